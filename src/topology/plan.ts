@@ -1,0 +1,96 @@
+// The pure half of the generic reconciler: from a desired object and the broker state to what to do and
+// what to report. No I/O here, so every decision is unit-tested.
+import type {
+  BrokerRequest,
+  BrokerState,
+  Conflict,
+  Dependency,
+  SecretOps,
+  TopologyKind,
+} from './kinds/types.ts';
+
+export type ConvergePlan =
+  | { type: 'in-sync' }
+  | { type: 'waiting'; reason: 'DependencyNotFound'; message: string; missing: Dependency[] }
+  | ({ type: 'conflict' } & Conflict)
+  | { type: 'write'; verb: 'create' | 'update' | 'restore'; changes: string[]; requests: BrokerRequest[] };
+
+/**
+ * Decides how to converge one object. `wasReady` says the object was Ready for the current generation: then
+ * anything missing or different on the broker changed behind Warren's back, and writing it is a restore.
+ */
+export function planConverge<W, L>(
+  kind: TopologyKind<unknown, W, L>,
+  want: W,
+  state: BrokerState,
+  secrets: SecretOps,
+  wasReady: boolean,
+): ConvergePlan {
+  const live = kind.live(state, want);
+  if (live === undefined) {
+    const missing = missingDependencies(kind.dependencies(want), state);
+    if (missing.length > 0) {
+      return {
+        type: 'waiting',
+        reason: 'DependencyNotFound',
+        message: `${capitalise(kind.describe(want))} waits for ${missing.map(describeDependency).join(' and ')}, which does not exist on the broker yet.`,
+        missing,
+      };
+    }
+    return {
+      type: 'write',
+      verb: wasReady ? 'restore' : 'create',
+      changes: ['missing'],
+      requests: kind.write(want, undefined, secrets),
+    };
+  }
+  const { changes, conflict } = kind.compare(live, want, secrets);
+  if (conflict) return { type: 'conflict', ...conflict };
+  if (changes.length === 0) return { type: 'in-sync' };
+  return {
+    type: 'write',
+    verb: wasReady ? 'restore' : 'update',
+    changes,
+    requests: kind.write(want, live, secrets),
+  };
+}
+
+export function missingDependencies(dependencies: readonly Dependency[], state: BrokerState): Dependency[] {
+  return dependencies.filter((d) => {
+    switch (d.type) {
+      case 'vhost':
+        return state.vhost(d.name) === undefined;
+      case 'user':
+        return state.user(d.name) === undefined;
+      case 'exchange':
+        return state.exchange(d.vhost ?? '/', d.name) === undefined;
+      case 'queue':
+        return state.queue(d.vhost ?? '/', d.name) === undefined;
+    }
+  });
+}
+
+export function describeDependency(d: Dependency): string {
+  return d.vhost === undefined ? `${d.type} "${d.name}"` : `${d.type} "${d.name}" in vhost "${d.vhost}"`;
+}
+
+/** What a successful write is called in Events and the Ready message. */
+export function writeEvent(verb: 'create' | 'update' | 'restore', what: string, changes: readonly string[]) {
+  switch (verb) {
+    case 'create':
+      return { reason: 'Created', message: `Created ${what}.` };
+    case 'update':
+      return { reason: 'Updated', message: `Updated ${what}: ${changes.join(', ')}.` };
+    case 'restore':
+      return {
+        reason: 'Restored',
+        message: changes.includes('missing')
+          ? `Restored ${what}, which had been deleted on the broker.`
+          : `Restored ${what}, changed on the broker: ${changes.join(', ')}.`,
+      };
+  }
+}
+
+export function capitalise(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
