@@ -1,19 +1,20 @@
 #!/usr/bin/env bash
-# Builds kube-apiserver, kube-controller-manager, kubectl and etcd from the Go module proxy into a
+# Builds kube-apiserver, kube-controller-manager, kubectl, etcd and helm from the Go module proxy into a
 # per-version cache outside the repository, and rebuilds only when a cached binary reports another version.
-# Prints the cache directories as shell assignments (KUBE_BIN_DIR=..., ETCD_BIN_DIR=...) on its last lines.
+# Prints the cache directories as shell assignments (KUBE_BIN_DIR=..., ETCD_BIN_DIR=..., HELM_BIN_DIR=...)
+# on its last lines.
 set -euo pipefail
 export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-buildvcs=false
-K8S_VERSION=1.36.3 K8S_MINOR=36 ETCD_VERSION=3.6.14
+K8S_VERSION=1.36.3 K8S_MINOR=36 ETCD_VERSION=3.6.14 HELM_VERSION=4.3.1
 ROOT=$(cd "$(dirname "$0")" && pwd)
 CACHE="${WARREN_TESTBINS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/warren-testbins}"
-KDIR="$CACHE/k8s-v$K8S_VERSION" EDIR="$CACHE/etcd-v$ETCD_VERSION"
+KDIR="$CACHE/k8s-v$K8S_VERSION" EDIR="$CACHE/etcd-v$ETCD_VERSION" HDIR="$CACHE/helm-v$HELM_VERSION"
 
 if ! command -v go >/dev/null 2>&1; then
   echo "Go is not installed: the test control plane is built from source with Go 1.26 or newer (https://go.dev/doc/install)." >&2
   exit 1
 fi
-mkdir -p "$KDIR" "$EDIR"
+mkdir -p "$KDIR" "$EDIR" "$HDIR"
 
 stamped() { "$1" --version 2>/dev/null | grep -q "$2"; }
 if ! stamped "$KDIR/kube-apiserver" "Kubernetes v$K8S_VERSION" ||
@@ -32,5 +33,12 @@ if ! stamped "$EDIR/etcd" "etcd Version: $ETCD_VERSION"; then
   echo "building etcd v$ETCD_VERSION into $EDIR" >&2
   (cd "$ROOT/etcd" && go build -trimpath -ldflags "-s -w" -o "$EDIR/etcd" .)
 fi
+if ! "$HDIR/helm" version --template '{{.Version}}' 2>/dev/null | grep -qx "v$HELM_VERSION"; then
+  echo "building helm v$HELM_VERSION into $HDIR" >&2
+  (cd "$ROOT/helm" && go build -trimpath -o "$HDIR/helm" \
+    -ldflags "-s -w -X helm.sh/helm/v4/internal/version.version=v$HELM_VERSION -X helm.sh/helm/v4/internal/version.gitTreeState=clean" \
+    ./cmd/helm)
+fi
 echo "KUBE_BIN_DIR=$KDIR"
 echo "ETCD_BIN_DIR=$EDIR"
+echo "HELM_BIN_DIR=$HDIR"
