@@ -1,0 +1,12 @@
+// The public surface of the API package: import from here.
+export * from './common.ts';
+export * from './resource.ts';
+export * from './kinds.ts';
+export * from './rabbitmq-cluster.ts';
+export * from './vhost.ts';
+export * from './user.ts';
+export * from './permission.ts';
+export * from './exchange.ts';
+export * from './queue.ts';
+export * from './binding.ts';
+export * from './policy.ts';

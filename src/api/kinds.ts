@@ -1,0 +1,29 @@
+// Every kind Warren serves, in dependency order (a cluster before the objects inside it).
+import { bindingResource } from './binding.ts';
+import { exchangeResource } from './exchange.ts';
+import { permissionResource } from './permission.ts';
+import { policyResource } from './policy.ts';
+import { queueResource } from './queue.ts';
+import { rabbitmqClusterResource } from './rabbitmq-cluster.ts';
+import { userResource } from './user.ts';
+import { vhostResource } from './vhost.ts';
+
+export const kinds = [
+  rabbitmqClusterResource,
+  vhostResource,
+  userResource,
+  permissionResource,
+  exchangeResource,
+  queueResource,
+  bindingResource,
+  policyResource,
+] as const;
+
+export type AnyResource = (typeof kinds)[number];
+export type KindName = AnyResource['kind'];
+
+export function resourceFor<K extends KindName>(kind: K): Extract<AnyResource, { kind: K }> {
+  const found = kinds.find((definition) => definition.kind === kind);
+  if (!found) throw new Error(`unknown kind ${kind}`);
+  return found as Extract<AnyResource, { kind: K }>;
+}
