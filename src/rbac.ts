@@ -2,6 +2,9 @@
 // plain manifests in config/rbac/ are rendered from these lists (npm run generate), so they cannot drift apart.
 // Every rule names its resources and verbs exactly; no wildcards. Each rule says which calls need it.
 
+import { group as warrenGroup } from './api/common.ts';
+import { kinds } from './api/kinds.ts';
+
 export type Verb = 'get' | 'list' | 'watch' | 'create' | 'update' | 'patch' | 'delete';
 
 export interface PolicyRule {
@@ -10,10 +13,7 @@ export interface PolicyRule {
   verbs: Verb[];
 }
 
-const warrenGroup = 'warren.dev';
-
-const topologyPlurals = ['vhosts', 'users', 'permissions', 'exchanges', 'queues', 'bindings', 'policies'];
-const warrenPlurals = ['rabbitmqclusters', ...topologyPlurals];
+const warrenPlurals = kinds.map((kind) => kind.plural);
 
 /** Rules the operator needs in every namespace it watches (granted cluster-wide, or per namespace). */
 export const watchedNamespaceRules: readonly PolicyRule[] = [
