@@ -10,16 +10,19 @@ ROOT=$(cd "$(dirname "$0")" && pwd)
 CACHE="${WARREN_TESTBINS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/warren-testbins}"
 KDIR="$CACHE/k8s-v$K8S_VERSION" EDIR="$CACHE/etcd-v$ETCD_VERSION" HDIR="$CACHE/helm-v$HELM_VERSION"
 
-if ! command -v go >/dev/null 2>&1; then
-  echo "Go is not installed: the test control plane is built from source with Go 1.26 or newer (https://go.dev/doc/install)." >&2
-  exit 1
-fi
+need_go() {
+  if ! command -v go >/dev/null 2>&1; then
+    echo "Go is not installed: the test control plane is built from source with Go 1.26 or newer (https://go.dev/doc/install)." >&2
+    exit 1
+  fi
+}
 mkdir -p "$KDIR" "$EDIR" "$HDIR"
 
 stamped() { "$1" --version 2>/dev/null | grep -q "$2"; }
 if ! stamped "$KDIR/kube-apiserver" "Kubernetes v$K8S_VERSION" ||
    ! stamped "$KDIR/kube-controller-manager" "Kubernetes v$K8S_VERSION" ||
    ! stamped "$KDIR/kubectl" "v$K8S_VERSION"; then
+  need_go
   echo "building kube-apiserver, kube-controller-manager and kubectl v$K8S_VERSION into $KDIR (the first build takes a while)" >&2
   LDF="-s -w"
   for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
@@ -30,10 +33,12 @@ if ! stamped "$KDIR/kube-apiserver" "Kubernetes v$K8S_VERSION" ||
     ./cmd/kube-apiserver ./cmd/kube-controller-manager ./cmd/kubectl)
 fi
 if ! stamped "$EDIR/etcd" "etcd Version: $ETCD_VERSION"; then
+  need_go
   echo "building etcd v$ETCD_VERSION into $EDIR" >&2
   (cd "$ROOT/etcd" && go build -trimpath -ldflags "-s -w" -o "$EDIR/etcd" .)
 fi
 if ! "$HDIR/helm" version --template '{{.Version}}' 2>/dev/null | grep -qx "v$HELM_VERSION"; then
+  need_go
   echo "building helm v$HELM_VERSION into $HDIR" >&2
   (cd "$ROOT/helm" && go build -trimpath -o "$HDIR/helm" \
     -ldflags "-s -w -X helm.sh/helm/v4/internal/version.version=v$HELM_VERSION -X helm.sh/helm/v4/internal/version.gitTreeState=clean" \
