@@ -25,6 +25,7 @@ export interface ChartDefaults {
   replicas: number;
   leaderElection: { enabled: boolean };
   logLevel: string;
+  maxConcurrentReconciles: number;
   metrics: { port: number; service: { port: number } };
   probes: { port: number };
   resources: Record<string, unknown>;
@@ -133,13 +134,16 @@ export function rbacManifests(appVersion: string): Record<string, string> {
 
 /** The operator's environment, as the chart's "warren.env" template writes it. */
 export function operatorEnv(values: ChartDefaults, watchNamespaces: string[]): Manifest[] {
+  const fromField = (fieldPath: string) => ({ fieldRef: { fieldPath } });
   return [
-    { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+    { name: 'POD_NAME', valueFrom: fromField('metadata.name') },
+    { name: 'POD_NAMESPACE', valueFrom: fromField('metadata.namespace') },
     { name: 'WATCH_NAMESPACES', value: watchNamespaces.join(',') },
-    { name: 'LEADER_ELECTION', value: String(values.leaderElection.enabled) },
+    { name: 'LEADER_ELECT', value: String(values.leaderElection.enabled) },
+    { name: 'MAX_CONCURRENT_RECONCILES', value: String(values.maxConcurrentReconciles) },
     { name: 'LOG_LEVEL', value: values.logLevel },
-    { name: 'METRICS_ADDRESS', value: `:${values.metrics.port}` },
-    { name: 'PROBE_ADDRESS', value: `:${values.probes.port}` },
+    { name: 'METRICS_BIND_ADDRESS', value: `:${values.metrics.port}` },
+    { name: 'HEALTH_PROBE_BIND_ADDRESS', value: `:${values.probes.port}` },
   ];
 }
 

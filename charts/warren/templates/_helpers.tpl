@@ -49,20 +49,26 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 {{- end }}
 {{- end }}
 
-{{/* The operator's settings (src/settings.ts) from the chart values. */}}
+{{/* The operator's settings (src/settings.ts reads each field from its environment variable) from the chart values. */}}
 {{- define "warren.env" -}}
+- name: POD_NAME
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.name
 - name: POD_NAMESPACE
   valueFrom:
     fieldRef:
       fieldPath: metadata.namespace
 - name: WATCH_NAMESPACES
   value: {{ join "," .Values.watchNamespaces | quote }}
-- name: LEADER_ELECTION
+- name: LEADER_ELECT
   value: {{ .Values.leaderElection.enabled | quote }}
+- name: MAX_CONCURRENT_RECONCILES
+  value: {{ .Values.maxConcurrentReconciles | quote }}
 - name: LOG_LEVEL
   value: {{ .Values.logLevel | quote }}
-- name: METRICS_ADDRESS
+- name: METRICS_BIND_ADDRESS
   value: {{ printf ":%v" .Values.metrics.port | quote }}
-- name: PROBE_ADDRESS
+- name: HEALTH_PROBE_BIND_ADDRESS
   value: {{ printf ":%v" .Values.probes.port | quote }}
 {{- end }}
