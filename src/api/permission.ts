@@ -53,10 +53,18 @@ export const permissionSpecSchema = withRules(
     },
     {
       ...immutableRule(
-        'user and userReference are immutable: they are the identity of the permission on the broker. ' +
+        'user is immutable: it is the identity of the permission on the broker. Create a new Permission instead.',
+      ),
+      rule: 'self.?user == oldSelf.?user',
+      fieldPath: '.user',
+    },
+    {
+      ...immutableRule(
+        'userReference is immutable: it is the identity of the permission on the broker. ' +
           'Create a new Permission instead.',
       ),
-      rule: 'self.?user == oldSelf.?user && self.?userReference == oldSelf.?userReference',
+      rule: 'self.?userReference == oldSelf.?userReference',
+      fieldPath: '.userReference',
     },
   ],
 ).describe('The permissions of one user in one vhost.');

@@ -33,7 +33,7 @@ const persistentVolumeClaimRetentionPolicy = z
   .describe(
     'Whether the PersistentVolumeClaims of the nodes outlive the cluster, in the shape of the StatefulSet field of ' +
       'the same name. Defaults to Retain for both: deleting a RabbitmqCluster never deletes message data unless ' +
-      'asked to. (Upstream deletes the volumes with the cluster.) Takes effect for volumes created after a change.',
+      'asked to. (Upstream deletes the volumes with the cluster.)',
   );
 
 const storageRules = [
@@ -333,7 +333,10 @@ export const rabbitmqClusterSpecSchema = z
       .optional()
       .describe('Where the default user credentials come from when not from a Secret Warren generates.'),
   })
-  .describe('Desired state of a RabbitMQ cluster.');
+  .prefault({})
+  .describe(
+    'Desired state of a RabbitMQ cluster. Every field is optional: an empty spec is a one-node cluster.',
+  );
 
 const namespacedName = {
   name: z.string().describe('Name of the object.'),
