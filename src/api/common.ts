@@ -94,6 +94,14 @@ export function freeForm() {
 }
 export type FreeForm = Record<string, unknown>;
 
+/** A list whose items are distinct (`x-kubernetes-list-type: set`; the API server rejects duplicates). */
+export function setOf<T extends z.ZodType<string>>(item: T) {
+  return z
+    .array(item)
+    .refine((items) => new Set(items).size === items.length, 'items must be distinct')
+    .meta({ 'x-kubernetes-list-type': 'set' });
+}
+
 /** Go duration syntax as cert-manager uses it: `8760h`, `720h0m0s`, `90m`. */
 export const goDurationPattern = /^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$/;
 

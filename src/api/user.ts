@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { conditions, count, localObjectReference, rabbitmqClusterReference } from './common.ts';
+import { conditions, count, localObjectReference, rabbitmqClusterReference, setOf } from './common.ts';
 import { readyColumns } from './columns.ts';
 import { defineResource, parseResource, type ObjectOf } from './resource.ts';
 
@@ -7,11 +7,9 @@ export const userTags = ['management', 'policymaker', 'monitoring', 'administrat
 
 export const userSpecSchema = z
   .object({
-    tags: z
-      .array(z.enum(userTags))
+    tags: setOf(z.enum(userTags))
       .max(userTags.length)
       .optional()
-      .meta({ 'x-kubernetes-list-type': 'set' })
       .describe(
         'Tags that grant management permissions: management, policymaker, monitoring, administrator, and ' +
           'impersonator (lets the user set the user_id of messages to another user; upstream lacks it).',

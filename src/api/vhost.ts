@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { brokerName, count, immutable, rabbitmqClusterReference, topologyStatus } from './common.ts';
+import { brokerName, count, immutable, rabbitmqClusterReference, setOf, topologyStatus } from './common.ts';
 import { readyColumns } from './columns.ts';
 import { queueTypes } from './queue.ts';
 import { defineResource, parseResource, type ObjectOf } from './resource.ts';
@@ -16,11 +16,9 @@ export const vhostSpecSchema = z
       .boolean()
       .default(false)
       .describe('Whether message tracing (the firehose) is on. Defaults to false.'),
-    tags: z
-      .array(z.string().min(1).max(255))
+    tags: setOf(z.string().min(1).max(255))
       .max(64)
       .optional()
-      .meta({ 'x-kubernetes-list-type': 'set' })
       .describe('Tags of the vhost, for operators and tools; RabbitMQ gives them no meaning.'),
     defaultQueueType: z
       .enum(queueTypes)
