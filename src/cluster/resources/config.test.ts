@@ -148,20 +148,6 @@ describe('Configuration validation', () => {
     assert.equal(error?.reason, 'InvalidConfiguration');
     assert.match(error.message, /line 2/);
   });
-
-  it('rejects command substitution in envConfig', () => {
-    assert.equal(
-      validateConfiguration(aCluster({ rabbitmq: { envConfig: 'X=$(id)' } }))?.reason,
-      'InvalidConfiguration',
-    );
-  });
-
-  it('rejects disabling non-TLS listeners without TLS', () => {
-    assert.equal(
-      validateConfiguration(aCluster({ tls: { disableNonTLSListeners: true } }))?.reason,
-      'TLSError',
-    );
-  });
 });
 
 describe('Configuration hash', () => {

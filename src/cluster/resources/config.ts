@@ -1,10 +1,10 @@
 // The plugins and server ConfigMaps: enabled_plugins, rabbitmq.conf fragments and the optional
 // advanced.config, rabbitmq-env.conf and erl_inetrc, plus the hash that rolls the pods when they change.
 import { createHash } from 'node:crypto';
-import type { V1ConfigMap } from '@kubernetes/client-node';
+import type { V1ConfigMap, V1ResourceRequirements } from '@kubernetes/client-node';
 import type { RabbitmqCluster } from '../types.ts';
 import { enabledPlugins, type TlsMount } from './features.ts';
-import { childMeta, childNames } from './meta.ts';
+import { childMeta, childNames, identity } from './meta.ts';
 import { parseQuantity } from './quantity.ts';
 
 export const tlsDirectory = '/etc/rabbitmq-tls';
@@ -25,8 +25,8 @@ export function pluginsConfigMap(cluster: RabbitmqCluster): V1ConfigMap {
  */
 function diskFreeLimit(cluster: RabbitmqCluster): string {
   const persistence = cluster.spec.persistence;
-  const size = parseQuantity(persistence?.storage ?? '10Gi');
-  const emptyDirSize = parseQuantity(persistence?.emptyDir?.sizeLimit ?? '');
+  const size = parseQuantity(persistence.storage);
+  const emptyDirSize = parseQuantity(persistence.emptyDir?.sizeLimit ?? '');
   const volume = size === 0 ? emptyDirSize : size;
   if (volume === undefined || volume / 4 >= defaultDiskFreeLimitBytes) return '2GB';
   return String(Math.floor(volume / 4));
@@ -34,20 +34,24 @@ function diskFreeLimit(cluster: RabbitmqCluster): string {
 
 /** Memory the broker may count on: the limit minus a headroom of 20% (at most 2 GiB), as upstream computes it. */
 export function memoryAvailable(cluster: RabbitmqCluster): number | undefined {
-  const limit = parseQuantity(effectiveResources(cluster).limits?.memory ?? '');
+  const limit = parseQuantity(brokerResources(cluster).limits?.memory ?? '');
   if (limit === undefined || limit <= 0) return undefined;
   const headroom = Math.min(Math.floor(limit / 5), 2 ** 31);
   return Math.floor(limit) - headroom;
 }
 
-/** Upstream's default resources apply when `resources` is absent; an explicit `{}` means none. */
-export function effectiveResources(cluster: RabbitmqCluster) {
-  return (
-    cluster.spec.resources ?? {
-      requests: { cpu: '1000m', memory: '2Gi' },
-      limits: { cpu: '2000m', memory: '2Gi' },
-    }
-  );
+function quantities(list: Record<string, string | number> | undefined): Record<string, string> | undefined {
+  return list && Object.fromEntries(Object.entries(list).map(([name, value]) => [name, String(value)]));
+}
+
+/** The broker container's resources (the schema defaults them; an explicit `{}` means none). */
+export function brokerResources(cluster: RabbitmqCluster): V1ResourceRequirements {
+  const { limits, requests, claims } = cluster.spec.resources;
+  return {
+    ...(limits ? { limits: quantities(limits) } : {}),
+    ...(requests ? { requests: quantities(requests) } : {}),
+    ...(claims ? { claims: claims.map((claim) => ({ ...claim })) } : {}),
+  };
 }
 
 const sizeHintKey = 'cluster_formation.target_cluster_size_hint';
@@ -64,8 +68,8 @@ function operatorDefaults(cluster: RabbitmqCluster): string {
     'cluster_formation.peer_discovery_backend = rabbit_peer_discovery_k8s',
     'cluster_formation.k8s.host = kubernetes.default',
     'cluster_formation.k8s.address_type = hostname',
-    `${sizeHintKey} = ${cluster.spec.replicas ?? 1}`,
-    `cluster_name = ${cluster.metadata.name}`,
+    `${sizeHintKey} = ${cluster.spec.replicas}`,
+    `cluster_name = ${identity(cluster).name}`,
     ...(setsAuthMechanisms ? [] : ['auth_mechanisms.1 = PLAIN', 'auth_mechanisms.2 = AMQPLAIN']),
   ];
   return lines.join('\n') + '\n';
@@ -146,14 +150,16 @@ export function serverConfigMap(cluster: RabbitmqCluster, tls: TlsMount | undefi
 }
 
 export interface ConfigurationError {
-  reason: 'InvalidConfiguration' | 'TLSError';
+  reason: 'InvalidConfiguration';
   message: string;
 }
 
-/** Checks what the API schema cannot: the shape of `additionalConfig`, `envConfig` and the TLS switches. */
+/**
+ * Checks what the API schema cannot: that `additionalConfig` is made of settings. (The schema already rejects
+ * command substitution in `envConfig` and disabling plain listeners without TLS.)
+ */
 export function validateConfiguration(cluster: RabbitmqCluster): ConfigurationError | undefined {
-  const rabbitmq = cluster.spec.rabbitmq ?? {};
-  const lines = (rabbitmq.additionalConfig ?? '').split('\n');
+  const lines = (cluster.spec.rabbitmq?.additionalConfig ?? '').split('\n');
   for (const [index, line] of lines.entries()) {
     const text = line.trim();
     if (text === '' || text.startsWith('#')) continue;
@@ -163,20 +169,6 @@ export function validateConfiguration(cluster: RabbitmqCluster): ConfigurationEr
         message: `spec.rabbitmq.additionalConfig line ${index + 1} is not a "key = value" setting: ${JSON.stringify(text.slice(0, 80))}`,
       };
     }
-  }
-  const env = rabbitmq.envConfig ?? '';
-  if (env.includes('$(') || env.includes('`')) {
-    return {
-      reason: 'InvalidConfiguration',
-      message: 'spec.rabbitmq.envConfig must not contain command substitution ("$(" or backticks)',
-    };
-  }
-  const tls = cluster.spec.tls;
-  if (tls?.disableNonTLSListeners && !tls.secretName && !tls.managed) {
-    return {
-      reason: 'TLSError',
-      message: 'spec.tls.disableNonTLSListeners needs TLS: set spec.tls.secretName or spec.tls.managed',
-    };
   }
   return undefined;
 }

@@ -31,7 +31,7 @@ export function tlsMountFromSpec(cluster: RabbitmqCluster): TlsMount | undefined
     secretName: tls.secretName,
     ...(tls.caSecretName ? { caSecretName: tls.caSecretName } : {}),
     verifyPeer: Boolean(tls.caSecretName),
-    disableNonTLSListeners: tls.disableNonTLSListeners ?? false,
+    disableNonTLSListeners: tls.disableNonTLSListeners,
   };
 }
 

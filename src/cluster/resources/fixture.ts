@@ -1,11 +1,13 @@
-// A RabbitmqCluster for the builders' tests: the minimal manifest a user applies, plus what the API server adds.
-import type { RabbitmqCluster, RabbitmqClusterSpec } from '../types.ts';
+// A RabbitmqCluster for the builders' tests: the manifest a user applies, parsed by the API schema so that
+// the defaults the API server would add are there.
+import { parseRabbitmqCluster } from '../../api/index.ts';
+import type { RabbitmqCluster } from '../types.ts';
 
 export function aCluster(
-  spec: RabbitmqClusterSpec = {},
-  metadata: Partial<RabbitmqCluster['metadata']> = {},
+  spec: Record<string, unknown> = {},
+  metadata: { labels?: Record<string, string>; annotations?: Record<string, string> } = {},
 ): RabbitmqCluster {
-  return {
+  const parsed = parseRabbitmqCluster({
     apiVersion: 'warren.dev/v1alpha1',
     kind: 'RabbitmqCluster',
     metadata: {
@@ -16,5 +18,7 @@ export function aCluster(
       ...metadata,
     },
     spec,
-  };
+  });
+  if (!parsed.success) throw new Error(parsed.message);
+  return parsed.object;
 }

@@ -2,9 +2,15 @@
 import type { V1ObjectMeta, V1OwnerReference } from '@kubernetes/client-node';
 import type { RabbitmqCluster } from '../types.ts';
 
+/** Name, namespace and uid of a cluster read from the API server (which always sets them). */
+export function identity(cluster: RabbitmqCluster): { name: string; namespace: string; uid: string } {
+  const { name = '', namespace = '', uid = '' } = cluster.metadata;
+  return { name, namespace, uid };
+}
+
 /** The names of a cluster's children, in one place so builders, reconciler and tests agree. */
 export function childNames(cluster: RabbitmqCluster) {
-  const name = cluster.metadata.name;
+  const { name } = identity(cluster);
   return {
     clientService: name,
     headlessService: `${name}-nodes`,
@@ -27,7 +33,7 @@ export const nameLabel = 'app.kubernetes.io/name';
 
 /** The labels that select a cluster's pods. Never changes for a live cluster (StatefulSet selectors are immutable). */
 export function selectorLabels(cluster: RabbitmqCluster): Record<string, string> {
-  return { [nameLabel]: cluster.metadata.name };
+  return { [nameLabel]: identity(cluster).name };
 }
 
 /**
@@ -63,8 +69,8 @@ export function ownerReference(cluster: RabbitmqCluster): V1OwnerReference {
   return {
     apiVersion: cluster.apiVersion,
     kind: cluster.kind,
-    name: cluster.metadata.name,
-    uid: cluster.metadata.uid,
+    name: identity(cluster).name,
+    uid: identity(cluster).uid,
     controller: true,
     blockOwnerDeletion: true,
   };
@@ -79,7 +85,7 @@ export function childMeta(
   const annotations = { ...childAnnotations(cluster), ...extra.annotations };
   return {
     name,
-    namespace: cluster.metadata.namespace,
+    namespace: identity(cluster).namespace,
     labels: { ...extra.labels, ...childLabels(cluster) },
     ...(Object.keys(annotations).length > 0 ? { annotations } : {}),
     ownerReferences: [ownerReference(cluster)],

@@ -5,7 +5,7 @@ import { childMeta, childNames, selectorLabels } from './meta.ts';
 
 /** One pod at a time for a multi-node cluster; none for a single node, where a budget would block every drain. */
 export function podDisruptionBudget(cluster: RabbitmqCluster): V1PodDisruptionBudget | undefined {
-  if ((cluster.spec.replicas ?? 1) <= 1) return undefined;
+  if (cluster.spec.replicas <= 1) return undefined;
   return {
     apiVersion: 'policy/v1',
     kind: 'PodDisruptionBudget',

@@ -1,7 +1,7 @@
 // The identity the broker pods run as, and what rabbitmq_peer_discovery_k8s may read with it.
 import type { V1Role, V1RoleBinding, V1ServiceAccount } from '@kubernetes/client-node';
 import type { RabbitmqCluster } from '../types.ts';
-import { childMeta, childNames } from './meta.ts';
+import { childMeta, childNames, identity } from './meta.ts';
 
 export function serviceAccount(cluster: RabbitmqCluster): V1ServiceAccount {
   return {
@@ -35,6 +35,8 @@ export function peerDiscoveryRoleBinding(cluster: RabbitmqCluster): V1RoleBindin
     kind: 'RoleBinding',
     metadata: childMeta(cluster, names.roleBinding),
     roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: names.role },
-    subjects: [{ kind: 'ServiceAccount', name: names.serviceAccount, namespace: cluster.metadata.namespace }],
+    subjects: [
+      { kind: 'ServiceAccount', name: names.serviceAccount, namespace: identity(cluster).namespace },
+    ],
   };
 }

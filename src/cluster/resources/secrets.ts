@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import type { V1Secret } from '@kubernetes/client-node';
 import type { RabbitmqCluster } from '../types.ts';
 import { pluginSecretPorts, corePorts, type TlsMount } from './features.ts';
-import { childMeta, childNames } from './meta.ts';
+import { childMeta, childNames, identity } from './meta.ts';
 
 export interface DefaultUserCredentials {
   username: string;
@@ -63,7 +63,7 @@ export function erlangCookieSecret(cluster: RabbitmqCluster, cookie: string): V1
 
 /** The client Service's in-cluster DNS name. */
 export function clientHost(cluster: RabbitmqCluster): string {
-  return `${childNames(cluster).clientService}.${cluster.metadata.namespace}.svc`;
+  return `${childNames(cluster).clientService}.${identity(cluster).namespace}.svc`;
 }
 
 /**

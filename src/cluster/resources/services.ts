@@ -8,7 +8,7 @@ import { childMeta, childNames, selectorLabels } from './meta.ts';
 
 /** `<name>-nodes`: pod DNS `<pod>.<name>-nodes.<ns>` for peer discovery and the Erlang distribution. */
 export function headlessService(cluster: RabbitmqCluster): V1Service {
-  const ipFamilyPolicy = cluster.spec.service?.ipFamilyPolicy;
+  const ipFamilyPolicy = cluster.spec.service.ipFamilyPolicy;
   return {
     apiVersion: 'v1',
     kind: 'Service',
@@ -29,7 +29,7 @@ export function headlessService(cluster: RabbitmqCluster): V1Service {
 
 /** `<name>`: AMQP, management, metrics and plugin ports, by TLS and enabled plugins, with `override.service` on top. */
 export function clientService(cluster: RabbitmqCluster, tls: TlsMount | undefined): V1Service {
-  const serviceSpec = cluster.spec.service ?? {};
+  const serviceSpec = cluster.spec.service;
   const ports: V1ServicePort[] = clientPorts(cluster, tls).map((port) => ({
     name: port.name,
     port: port.port,
@@ -45,7 +45,7 @@ export function clientService(cluster: RabbitmqCluster, tls: TlsMount | undefine
       annotations: serviceSpec.annotations ?? {},
     }),
     spec: {
-      type: serviceSpec.type ?? 'ClusterIP',
+      type: serviceSpec.type,
       selector: selectorLabels(cluster),
       ...(serviceSpec.ipFamilyPolicy ? { ipFamilyPolicy: serviceSpec.ipFamilyPolicy } : {}),
       ports,

@@ -81,7 +81,10 @@ describe('StatefulSet', () => {
   });
 
   it('deletes the volumes with the cluster when persistence asks for it', () => {
-    const sts = statefulSet(aCluster({ persistence: { deleteOnClusterDeletion: true } }), inputs);
+    const sts = statefulSet(
+      aCluster({ persistence: { persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Delete' } } }),
+      inputs,
+    );
     assert.equal(sts.spec?.persistentVolumeClaimRetentionPolicy?.whenDeleted, 'Delete');
   });
 

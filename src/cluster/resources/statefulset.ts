@@ -13,7 +13,7 @@ import type {
   V1VolumeMount,
 } from '@kubernetes/client-node';
 import type { RabbitmqCluster } from '../types.ts';
-import { effectiveResources, tlsDirectory } from './config.ts';
+import { brokerResources, tlsDirectory } from './config.ts';
 import { clientPorts, corePorts, type TlsMount } from './features.ts';
 import { strategicMerge } from './merge.ts';
 import { childLabels, childMeta, childNames, selectorLabels } from './meta.ts';
@@ -33,8 +33,6 @@ export const disableDefaultTopologySpreadAnnotations = [
  * this bound stops anyway, and the StatefulSet rolls on.
  */
 export const maxPreStopWaitSeconds = 900;
-export const defaultTerminationGracePeriodSeconds = 604800;
-const defaultDelayStartSeconds = 30;
 
 export interface StatefulSetInputs {
   tls: TlsMount | undefined;
@@ -54,18 +52,18 @@ const mnesiaDirectory = '/var/lib/rabbitmq/mnesia/';
 
 /** Whether the cluster keeps its data on PersistentVolumeClaims (storage is not zero). */
 export function usesPersistentVolumes(cluster: RabbitmqCluster): boolean {
-  return parseQuantity(cluster.spec.persistence?.storage ?? '10Gi') !== 0;
+  return parseQuantity(cluster.spec.persistence.storage) !== 0;
 }
 
 function claimTemplate(cluster: RabbitmqCluster): V1PersistentVolumeClaim {
-  const persistence = cluster.spec.persistence ?? {};
+  const persistence = cluster.spec.persistence;
   return {
     apiVersion: 'v1',
     kind: 'PersistentVolumeClaim',
     metadata: { name: childNames(cluster).persistenceVolume, labels: childLabels(cluster) },
     spec: {
       accessModes: ['ReadWriteOnce'],
-      resources: { requests: { storage: persistence.storage ?? '10Gi' } },
+      resources: { requests: { storage: String(persistence.storage) } },
       ...(persistence.storageClassName ? { storageClassName: persistence.storageClassName } : {}),
     },
   };
@@ -117,8 +115,14 @@ function volumes(cluster: RabbitmqCluster, tls: TlsMount | undefined): V1Volume[
     result.push({ name: 'server-conf', configMap: { name: names.serverConfig } });
   }
   if (!usesPersistentVolumes(cluster)) {
-    const emptyDir = cluster.spec.persistence?.emptyDir ?? {};
-    result.push({ name: names.persistenceVolume, emptyDir: { ...emptyDir } });
+    const { medium, sizeLimit } = cluster.spec.persistence.emptyDir ?? {};
+    result.push({
+      name: names.persistenceVolume,
+      emptyDir: {
+        ...(medium ? { medium } : {}),
+        ...(sizeLimit !== undefined ? { sizeLimit: String(sizeLimit) } : {}),
+      },
+    });
   }
   if (tls) {
     result.push({
@@ -198,7 +202,7 @@ const restrictedContainer = {
 } satisfies V1SecurityContext;
 
 function setupContainer(cluster: RabbitmqCluster, image: string): V1Container {
-  const delay = cluster.spec.delayStartSeconds ?? defaultDelayStartSeconds;
+  const delay = cluster.spec.delayStartSeconds;
   const script = [
     'cp /tmp/erlang-cookie-secret/.erlang.cookie /var/lib/rabbitmq/.erlang.cookie',
     'chmod 600 /var/lib/rabbitmq/.erlang.cookie',
@@ -290,7 +294,7 @@ export function preStopScript(terminationGracePeriodSeconds: number): string {
 }
 
 function brokerContainer(cluster: RabbitmqCluster, image: string, tls: TlsMount | undefined): V1Container {
-  const grace = cluster.spec.terminationGracePeriodSeconds ?? defaultTerminationGracePeriodSeconds;
+  const grace = cluster.spec.terminationGracePeriodSeconds;
   return {
     name: 'rabbitmq',
     image,
@@ -303,7 +307,7 @@ function brokerContainer(cluster: RabbitmqCluster, image: string, tls: TlsMount 
         protocol: 'TCP',
       })),
     ],
-    resources: effectiveResources(cluster),
+    resources: brokerResources(cluster),
     ...probes(tls),
     lifecycle: { preStop: { exec: { command: ['/bin/bash', '-c', preStopScript(grace)] } } },
     // The root filesystem stays writable: the image writes below /etc/rabbitmq and /tmp (CO#2008).
@@ -358,8 +362,7 @@ function podSpec(cluster: RabbitmqCluster, inputs: StatefulSetInputs): V1PodSpec
       fsGroupChangePolicy: 'OnRootMismatch',
       seccompProfile: { type: 'RuntimeDefault' },
     },
-    terminationGracePeriodSeconds:
-      cluster.spec.terminationGracePeriodSeconds ?? defaultTerminationGracePeriodSeconds,
+    terminationGracePeriodSeconds: cluster.spec.terminationGracePeriodSeconds,
     affinity: cluster.spec.affinity ?? defaultAffinity(cluster),
     ...(spread.length > 0 ? { topologySpreadConstraints: spread } : {}),
     ...(cluster.spec.tolerations?.length ? { tolerations: cluster.spec.tolerations } : {}),
@@ -372,21 +375,19 @@ function podSpec(cluster: RabbitmqCluster, inputs: StatefulSetInputs): V1PodSpec
 export function statefulSet(cluster: RabbitmqCluster, inputs: StatefulSetInputs): V1StatefulSet {
   const names = childNames(cluster);
   const persistent = usesPersistentVolumes(cluster);
-  const deleteClaims = cluster.spec.persistence?.deleteOnClusterDeletion === true;
   const built: V1StatefulSet = {
     apiVersion: 'apps/v1',
     kind: 'StatefulSet',
     metadata: childMeta(cluster, names.statefulSet),
     spec: {
-      replicas: cluster.spec.replicas ?? 1,
+      replicas: cluster.spec.replicas,
       selector: { matchLabels: selectorLabels(cluster) },
       serviceName: names.headlessService,
       podManagementPolicy: 'Parallel',
       updateStrategy: { type: 'RollingUpdate', rollingUpdate: { partition: 0 } },
       // Warren keeps the data when the cluster is deleted unless persistence asks otherwise (upstream deletes it).
       persistentVolumeClaimRetentionPolicy: {
-        whenDeleted: deleteClaims ? 'Delete' : 'Retain',
-        whenScaled: 'Retain',
+        ...cluster.spec.persistence.persistentVolumeClaimRetentionPolicy,
       },
       ...(persistent
         ? { volumeClaimTemplates: inputs.existingClaimTemplates ?? [claimTemplate(cluster)] }
