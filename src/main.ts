@@ -1,0 +1,65 @@
+// The operator process: settings → kube config → manager → controllers → start. Wiring only.
+import { loadKubeConfig } from './runtime/kube-client.ts';
+import { Manager } from './runtime/manager.ts';
+import { createLogger } from './runtime/logger.ts';
+import { SettingsError, loadSettings } from './settings.ts';
+import type { Settings } from './settings.ts';
+
+/** Controllers register here, one line per area. */
+function registerControllers(_manager: Manager, _settings: Settings): void {
+  // registerTopologyControllers(manager, settings);
+  // registerClusterControllers(manager, settings);
+}
+
+async function main(): Promise<void> {
+  let settings: Settings;
+  try {
+    settings = loadSettings();
+  } catch (err) {
+    if (err instanceof SettingsError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const log = createLogger({ level: settings.logLevel });
+  process.on('unhandledRejection', (err) => {
+    log.fatal({ err }, 'unhandled rejection');
+    process.exit(1);
+  });
+  process.on('uncaughtException', (err) => {
+    log.fatal({ err }, 'uncaught exception');
+    process.exit(1);
+  });
+
+  const manager = new Manager({ kubeConfig: loadKubeConfig(), settings, logger: log });
+  registerControllers(manager, settings);
+
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    signals += 1;
+    if (signals > 1) {
+      log.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    log.info({ signal }, 'shutting down');
+    void manager.stop();
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+
+  await manager.start();
+  log.info(
+    {
+      identity: manager.identity,
+      watchNamespaces: settings.watchNamespaces,
+      leaderElect: settings.leaderElect,
+    },
+    'operator started',
+  );
+  const outcome = await manager.done;
+  // A lost lease exits non-zero so the pod restarts as a clean standby (controller-runtime does the same).
+  process.exit(outcome === 'leadership-lost' ? 1 : 0);
+}
+
+await main();

@@ -1,0 +1,154 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { Controller, TerminalError } from './controller.ts';
+import type { ControllerDefinition, ReconcileResult } from './controller.ts';
+import type { EventHandler, Informer } from './informer.ts';
+import { createLogger } from './logger.ts';
+import { RuntimeMetrics } from './metrics.ts';
+import { coreResources } from './resource.ts';
+import type { KubeObject, ObjectKey } from './resource.ts';
+
+/** An informer whose events the test fires by hand. */
+class FakeInformer implements Informer {
+  readonly resource = coreResources.configMap;
+  readonly labelSelector = undefined;
+  readonly handlers: EventHandler[] = [];
+  readonly objects = new Map<string, KubeObject>();
+  get(key: ObjectKey) {
+    return this.objects.get(`${key.namespace}/${key.name}`);
+  }
+  list() {
+    return [...this.objects.values()];
+  }
+  hasSynced() {
+    return true;
+  }
+  addHandler(h: EventHandler) {
+    this.handlers.push(h);
+  }
+  start() {}
+  async stop() {}
+  async waitForSync() {}
+  add(obj: KubeObject) {
+    this.objects.set(`${obj.metadata.namespace}/${obj.metadata.name}`, obj);
+    for (const h of this.handlers) h.add?.(obj);
+  }
+}
+
+function setup(reconcile: ControllerDefinition['reconcile']) {
+  const informer = new FakeInformer();
+  const metrics = new RuntimeMetrics(undefined, { defaultMetrics: false });
+  const controller = new Controller(
+    { name: 'test', resource: coreResources.configMap, reconcile },
+    {
+      informer: () => informer,
+      logger: createLogger({ level: 'silent' }),
+      metrics,
+      defaults: {
+        concurrency: 2,
+        resyncPeriodMs: 0,
+        backoffBaseMs: 1,
+        backoffMaxMs: 50,
+        rateLimitQps: 1000,
+        rateLimitBurst: 1000,
+      },
+    },
+  );
+  return { informer, controller, metrics };
+}
+
+const cm = (name: string) => ({ metadata: { namespace: 'ns', name, resourceVersion: '1' } });
+
+function until(check: () => boolean): Promise<void> {
+  return new Promise((resolve) => {
+    const poll = () => (check() ? resolve() : setTimeout(poll, 2));
+    poll();
+  });
+}
+
+async function total(metrics: RuntimeMetrics, result: string): Promise<number> {
+  const m = await metrics.reconcileTotal.get();
+  return m.values.find((v) => v.labels.result === result)?.value ?? 0;
+}
+
+describe('Controller', () => {
+  it('reconciles each added object once and does not retry a success', async () => {
+    const seen: string[] = [];
+    const { informer, controller, metrics } = setup((key) => {
+      seen.push(key.name);
+      return Promise.resolve(undefined);
+    });
+    await controller.start();
+    informer.add(cm('a'));
+    informer.add(cm('b'));
+    await until(() => seen.length === 2);
+    await new Promise((r) => setTimeout(r, 30));
+    assert.deepEqual(seen.sort(), ['a', 'b']);
+    assert.equal(await total(metrics, 'success'), 2);
+    await controller.stop(100);
+  });
+
+  it('retries a throwing reconcile with growing requeue counts until it succeeds', async () => {
+    const requeues: number[] = [];
+    let attempts = 0;
+    const { informer, controller, metrics } = setup((key) => {
+      requeues.push(controller.queue.numRequeues(`${key.namespace}/${key.name}`));
+      attempts += 1;
+      if (attempts < 4) return Promise.reject(new Error('broker unreachable'));
+      return Promise.resolve(undefined);
+    });
+    await controller.start();
+    informer.add(cm('a'));
+    await until(() => attempts === 4);
+    assert.deepEqual(requeues, [0, 1, 2, 3]);
+    assert.equal(await total(metrics, 'error'), 3);
+    assert.equal(controller.queue.numRequeues('ns/a'), 0, 'a success forgets the failures');
+    await controller.stop(100);
+  });
+
+  it('does not retry a terminal error', async () => {
+    let attempts = 0;
+    const { informer, controller, metrics } = setup(() => {
+      attempts += 1;
+      return Promise.reject(new TerminalError('spec cannot work'));
+    });
+    await controller.start();
+    informer.add(cm('a'));
+    await until(() => attempts === 1);
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(attempts, 1);
+    assert.equal((await metrics.terminalErrors.get()).values[0]?.value, 1);
+    await controller.stop(100);
+  });
+
+  it('reconciles again after requeueAfterMs', async () => {
+    let attempts = 0;
+    const { informer, controller, metrics } = setup((): Promise<ReconcileResult> => {
+      attempts += 1;
+      return Promise.resolve(attempts === 1 ? { requeueAfterMs: 10 } : {});
+    });
+    await controller.start();
+    informer.add(cm('a'));
+    await until(() => attempts === 2);
+    assert.equal(await total(metrics, 'requeue_after'), 1);
+    await controller.stop(100);
+  });
+
+  it('lets in-flight work finish on stop and then takes no more', async () => {
+    let release: () => void = () => undefined;
+    let attempts = 0;
+    const { informer, controller } = setup(async () => {
+      attempts += 1;
+      await new Promise<void>((r) => (release = r));
+      return undefined;
+    });
+    await controller.start();
+    informer.add(cm('a'));
+    await until(() => attempts === 1);
+    const stopping = controller.stop(1000);
+    informer.add(cm('b'));
+    release();
+    assert.equal(await stopping, true);
+    assert.equal(attempts, 1);
+  });
+});

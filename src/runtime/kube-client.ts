@@ -1,0 +1,334 @@
+// A thin JSON client for the Kubernetes REST API on one keep-alive undici pool.
+//
+// client-node's generated clients build a new undici Agent (a new TLS handshake) per request and deserialize
+// built-in kinds into classes with Date fields; watches arrive as plain JSON. The runtime needs one form and
+// cheap connections, so it speaks REST itself and takes only authentication and TLS from the KubeConfig.
+import { KubeConfig } from '@kubernetes/client-node';
+import { createHash } from 'node:crypto';
+import type { RequestOptions } from 'node:https';
+import type { Readable } from 'node:stream';
+import { Agent } from 'undici';
+import type { Dispatcher } from 'undici';
+import { apiVersionOf, resourcePath } from './resource.ts';
+import type { KubeObject, ObjectKey, ResourceRef } from './resource.ts';
+
+export const PatchType = {
+  merge: 'application/merge-patch+json',
+  json: 'application/json-patch+json',
+  strategic: 'application/strategic-merge-patch+json',
+  apply: 'application/apply-patch+yaml',
+} as const;
+export type PatchType = (typeof PatchType)[keyof typeof PatchType];
+
+export type JsonPatchOp =
+  { op: 'add' | 'replace' | 'test'; path: string; value: unknown } | { op: 'remove'; path: string };
+
+/** A failed API call. `code` is the HTTP status (0 when the server could not be reached). */
+export class ApiError extends Error {
+  readonly code: number;
+  /** The Status reason (`NotFound`, `Conflict`, `AlreadyExists`, …) or `ConnectionFailed`. */
+  readonly reason: string;
+  constructor(code: number, reason: string, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'ApiError';
+    this.code = code;
+    this.reason = reason;
+  }
+}
+
+export function isNotFound(err: unknown): boolean {
+  return err instanceof ApiError && err.code === 404;
+}
+export function isConflict(err: unknown): boolean {
+  return err instanceof ApiError && err.code === 409;
+}
+export function isAlreadyExists(err: unknown): boolean {
+  return err instanceof ApiError && err.code === 409 && err.reason === 'AlreadyExists';
+}
+
+export interface RequestObserver {
+  (info: { method: string; code: number; host: string }): void;
+}
+
+export interface RequestOptionsOf {
+  query?: Record<string, string | number | boolean | undefined>;
+  body?: unknown;
+  contentType?: string;
+  signal?: AbortSignal;
+  /** Whole-request deadline; default 30 s. Watches pass 0 and keep their own watchdog. */
+  timeoutMs?: number;
+}
+
+export interface ListOptions {
+  namespace?: string;
+  labelSelector?: string;
+  fieldSelector?: string;
+  limit?: number;
+  continue?: string;
+  resourceVersion?: string;
+  signal?: AbortSignal;
+}
+
+export interface ObjectList<T> {
+  apiVersion?: string;
+  kind?: string;
+  metadata: { resourceVersion?: string; continue?: string };
+  items: T[];
+}
+
+export interface ApplyOptions {
+  fieldManager: string;
+  /** Take ownership of fields another manager holds (default true: the operator is the source of truth). */
+  force?: boolean;
+  subresource?: string;
+}
+
+const DEFAULT_TIMEOUT_MS = 30_000;
+
+/** In a pod: the service account. Elsewhere: KUBECONFIG or ~/.kube/config. */
+export function loadKubeConfig(): KubeConfig {
+  const kc = new KubeConfig();
+  if (process.env.KUBERNETES_SERVICE_HOST && !process.env.KUBECONFIG) kc.loadFromCluster();
+  else kc.loadFromDefault();
+  if (!kc.getCurrentCluster())
+    throw new Error('no Kubernetes cluster configured (set KUBECONFIG or run in a pod)');
+  return kc;
+}
+
+export class KubeClient {
+  readonly kubeConfig: KubeConfig;
+  readonly server: URL;
+  private readonly observe: RequestObserver | undefined;
+  private agent: Agent | undefined;
+  private agentFingerprint = '';
+
+  constructor(kubeConfig: KubeConfig, options: { observe?: RequestObserver } = {}) {
+    const cluster = kubeConfig.getCurrentCluster();
+    if (!cluster) throw new Error('the kube config has no current cluster');
+    this.kubeConfig = kubeConfig;
+    this.server = new URL(cluster.server);
+    this.observe = options.observe;
+  }
+
+  /** Sends one request and returns the parsed JSON body; throws ApiError for any non-2xx status. */
+  async request<T>(method: Dispatcher.HttpMethod, path: string, options: RequestOptionsOf = {}): Promise<T> {
+    const response = await this.send(method, path, options);
+    const text = await response.body.text();
+    if (response.statusCode >= 300) throw errorFrom(method, path, response.statusCode, text);
+    return (text === '' ? undefined : JSON.parse(text)) as T;
+  }
+
+  /** Opens a streaming request (a watch). The caller consumes or destroys the body. */
+  async stream(path: string, options: RequestOptionsOf = {}): Promise<Readable> {
+    const response = await this.send('GET', path, { ...options, timeoutMs: 0 });
+    if (response.statusCode !== 200) {
+      const text = await response.body.text();
+      throw errorFrom('GET', path, response.statusCode, text);
+    }
+    return response.body;
+  }
+
+  async get<T extends KubeObject>(resource: ResourceRef, key: ObjectKey): Promise<T | undefined> {
+    try {
+      return await this.request<T>('GET', resourcePath(resource, key.namespace, key.name));
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  async list<T extends KubeObject>(resource: ResourceRef, options: ListOptions = {}): Promise<ObjectList<T>> {
+    return this.request<ObjectList<T>>('GET', resourcePath(resource, options.namespace), {
+      query: {
+        labelSelector: options.labelSelector,
+        fieldSelector: options.fieldSelector,
+        limit: options.limit,
+        continue: options.continue,
+        resourceVersion: options.resourceVersion,
+      },
+      signal: options.signal,
+    });
+  }
+
+  async create<T extends KubeObject>(resource: ResourceRef, obj: T): Promise<T> {
+    return this.request<T>('POST', resourcePath(resource, obj.metadata.namespace), {
+      body: withTypeMeta(resource, obj),
+    });
+  }
+
+  /** Full update; the object's resourceVersion makes it fail with 409 if someone wrote in between. */
+  async replace<T extends KubeObject>(resource: ResourceRef, obj: T, subresource?: string): Promise<T> {
+    return this.request<T>(
+      'PUT',
+      resourcePath(resource, obj.metadata.namespace, obj.metadata.name ?? '', subresource),
+      { body: withTypeMeta(resource, obj) },
+    );
+  }
+
+  async patch<T extends KubeObject>(
+    resource: ResourceRef,
+    key: ObjectKey,
+    patch: unknown,
+    type: PatchType,
+    options: { subresource?: string; fieldManager?: string; force?: boolean } = {},
+  ): Promise<T> {
+    return this.request<T>('PATCH', resourcePath(resource, key.namespace, key.name, options.subresource), {
+      body: patch,
+      contentType: type,
+      query: { fieldManager: options.fieldManager, force: options.force },
+    });
+  }
+
+  async mergePatch<T extends KubeObject>(
+    resource: ResourceRef,
+    key: ObjectKey,
+    patch: unknown,
+    subresource?: string,
+  ): Promise<T> {
+    return this.patch<T>(resource, key, patch, PatchType.merge, { subresource });
+  }
+
+  async jsonPatch<T extends KubeObject>(
+    resource: ResourceRef,
+    key: ObjectKey,
+    ops: JsonPatchOp[],
+    subresource?: string,
+  ): Promise<T> {
+    return this.patch<T>(resource, key, ops, PatchType.json, { subresource });
+  }
+
+  /** Server-side apply of a whole object (apiVersion and kind are filled in from the resource). */
+  async apply<T extends KubeObject>(
+    resource: ResourceRef,
+    obj: KubeObject,
+    options: ApplyOptions,
+  ): Promise<T> {
+    const key = { namespace: obj.metadata.namespace ?? '', name: obj.metadata.name ?? '' };
+    return this.patch<T>(resource, key, withTypeMeta(resource, obj), PatchType.apply, {
+      subresource: options.subresource,
+      fieldManager: options.fieldManager,
+      force: options.force ?? true,
+    });
+  }
+
+  /** Deletes an object; resolves false when it was already gone. */
+  async delete(
+    resource: ResourceRef,
+    key: ObjectKey,
+    options: { propagationPolicy?: 'Foreground' | 'Background' | 'Orphan'; uid?: string } = {},
+  ): Promise<boolean> {
+    const body: Record<string, unknown> = { apiVersion: 'v1', kind: 'DeleteOptions' };
+    if (options.propagationPolicy) body.propagationPolicy = options.propagationPolicy;
+    if (options.uid) body.preconditions = { uid: options.uid };
+    try {
+      await this.request('DELETE', resourcePath(resource, key.namespace, key.name), { body });
+      return true;
+    } catch (err) {
+      if (isNotFound(err)) return false;
+      throw err;
+    }
+  }
+
+  async close(): Promise<void> {
+    const agent = this.agent;
+    this.agent = undefined;
+    if (agent) await agent.close();
+  }
+
+  private async send(
+    method: Dispatcher.HttpMethod,
+    path: string,
+    options: RequestOptionsOf,
+  ): Promise<Dispatcher.ResponseData> {
+    // Credentials are read on every request: service account tokens and exec plugins rotate them.
+    const tls: RequestOptions = {};
+    await this.kubeConfig.applyToHTTPSOptions(tls);
+    const headers: Record<string, string> = { accept: 'application/json', 'user-agent': 'warren-operator' };
+    for (const [name, value] of Object.entries(tls.headers ?? {})) {
+      if (value !== undefined) headers[name.toLowerCase()] = String(value);
+    }
+    if (tls.auth) headers.authorization = `Basic ${Buffer.from(tls.auth).toString('base64')}`;
+    let body: string | undefined;
+    if (options.body !== undefined) {
+      body = JSON.stringify(options.body);
+      headers['content-type'] = options.contentType ?? 'application/json';
+    }
+    const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const signals = [options.signal, timeoutMs > 0 ? AbortSignal.timeout(timeoutMs) : undefined].filter(
+      (s) => s !== undefined,
+    );
+    const basePath = this.server.pathname.replace(/\/$/, '');
+    const query = new URLSearchParams();
+    for (const [name, value] of Object.entries(options.query ?? {})) {
+      if (value !== undefined) query.set(name, String(value));
+    }
+    const search = query.size > 0 ? `?${query.toString()}` : '';
+    const host = this.server.host;
+    try {
+      const response = await this.agentFor(tls).request({
+        origin: this.server.origin,
+        path: `${basePath}${path}${search}`,
+        method,
+        headers,
+        body,
+        signal: signals.length > 0 ? AbortSignal.any(signals) : undefined,
+        // Watches stay open for minutes; their liveness is the informer's watchdog's job.
+        bodyTimeout: 0,
+        headersTimeout: DEFAULT_TIMEOUT_MS,
+      });
+      this.observe?.({ method, code: response.statusCode, host });
+      return response;
+    } catch (err) {
+      this.observe?.({ method, code: 0, host });
+      const cause = err instanceof Error ? err.message : String(err);
+      throw new ApiError(0, 'ConnectionFailed', `${method} ${path}: ${cause}`, { cause: err });
+    }
+  }
+
+  /** One pool for every request; rebuilt only if the TLS material changes (rotated client certificates). */
+  private agentFor(tls: RequestOptions): Agent {
+    const fingerprint = createHash('sha256')
+      .update(
+        JSON.stringify(
+          [tls.ca, tls.cert, tls.key].map((v) => (Array.isArray(v) ? v.map(String) : String(v))),
+        ),
+      )
+      .update(String(tls.rejectUnauthorized))
+      .update(String(tls.servername))
+      .digest('hex');
+    if (!this.agent || fingerprint !== this.agentFingerprint) {
+      const previous = this.agent;
+      this.agent = new Agent({
+        connect: {
+          ca: tls.ca,
+          cert: tls.cert,
+          key: tls.key,
+          ...(tls.rejectUnauthorized !== undefined ? { rejectUnauthorized: tls.rejectUnauthorized } : {}),
+          ...(tls.servername !== undefined ? { servername: tls.servername } : {}),
+        },
+        keepAliveTimeout: 30_000,
+      });
+      this.agentFingerprint = fingerprint;
+      // In-flight requests on the old pool finish; it closes once they do.
+      if (previous) void previous.close().catch(() => undefined);
+    }
+    return this.agent;
+  }
+}
+
+function withTypeMeta(resource: ResourceRef, obj: KubeObject): KubeObject {
+  return { ...obj, apiVersion: obj.apiVersion ?? apiVersionOf(resource), kind: obj.kind ?? resource.kind };
+}
+
+function errorFrom(method: string, path: string, code: number, text: string): ApiError {
+  let reason = '';
+  let message = text.slice(0, 500);
+  try {
+    const status = JSON.parse(text) as { reason?: string; message?: string };
+    reason = status.reason ?? '';
+    message = status.message ?? message;
+  } catch {
+    // Not a Status object: keep the (truncated) text.
+  }
+  return new ApiError(code, reason || `HTTP${code}`, `${method} ${path}: ${code} ${message}`);
+}

@@ -1,0 +1,224 @@
+// Leader election on a coordination.k8s.io/v1 Lease, after client-go's leaderelection package:
+// - a candidate takes the Lease when it is free (no holder) or when its holder has not renewed it for a
+//   lease duration, measured on this process's clock from when the record last changed (no clock skew);
+// - the leader renews every retry period and gives up if it cannot renew within the renew deadline;
+// - every write carries the resourceVersion it read, so two candidates can never both win;
+// - release() (on shutdown) empties the holder and shortens the lease to 1 s so a standby takes over at once.
+import { setTimeout as sleep } from 'node:timers/promises';
+import { isConflict, isNotFound } from './kube-client.ts';
+import type { KubeClient } from './kube-client.ts';
+import type { Logger } from './logger.ts';
+import type { RuntimeMetrics } from './metrics.ts';
+import { coreResources } from './resource.ts';
+import type { KubeObject } from './resource.ts';
+
+export interface LeaseSpec {
+  holderIdentity?: string;
+  leaseDurationSeconds?: number;
+  acquireTime?: string;
+  renewTime?: string;
+  leaseTransitions?: number;
+}
+
+export interface Lease extends KubeObject {
+  spec?: LeaseSpec;
+}
+
+export interface LeaderElectionOptions {
+  client: KubeClient;
+  namespace: string;
+  name: string;
+  identity: string;
+  leaseDurationMs: number;
+  renewDeadlineMs: number;
+  retryPeriodMs: number;
+  logger: Logger;
+  metrics?: RuntimeMetrics;
+  onStartedLeading(): void;
+  /** Called once when leadership is lost (not after release()). */
+  onStoppedLeading(): void;
+}
+
+/** RFC 3339 with microseconds, the MicroTime format the API server expects. */
+export function microTime(date: Date): string {
+  return date.toISOString().replace(/Z$/, '000Z');
+}
+
+/** Whether a candidate may take the lease now, given the record it last saw and when it saw it change. */
+export function canAcquire(
+  spec: LeaseSpec | undefined,
+  identity: string,
+  observedAtMs: number,
+  nowMs: number,
+): boolean {
+  const holder = spec?.holderIdentity ?? '';
+  if (holder === '' || holder === identity) return true;
+  const durationMs = (spec?.leaseDurationSeconds ?? 0) * 1000;
+  return observedAtMs + durationMs <= nowMs;
+}
+
+export class LeaderElector {
+  private readonly o: LeaderElectionOptions;
+  private readonly log: Logger;
+  private observed: { key: string; at: number } | undefined;
+  private lease: Lease | undefined;
+  private leading = false;
+  private loop: Promise<void> | undefined;
+  private readonly abort = new AbortController();
+
+  constructor(options: LeaderElectionOptions) {
+    if (options.renewDeadlineMs <= 1.2 * options.retryPeriodMs) {
+      throw new Error('leader election: the renew deadline must be longer than 1.2 × the retry period');
+    }
+    if (options.leaseDurationMs <= options.renewDeadlineMs) {
+      throw new Error('leader election: the lease duration must be longer than the renew deadline');
+    }
+    this.o = options;
+    this.log = options.logger.child({
+      lease: `${options.namespace}/${options.name}`,
+      identity: options.identity,
+    });
+  }
+
+  get isLeader(): boolean {
+    return this.leading;
+  }
+
+  start(): void {
+    this.loop ??= this.run(this.abort.signal).catch((err: unknown) => {
+      this.log.error({ err }, 'leader election stopped unexpectedly');
+    });
+  }
+
+  /** Stops campaigning; if leading, hands the lease back so a standby can take it at once. */
+  async release(): Promise<void> {
+    this.abort.abort();
+    await this.loop;
+    if (!this.leading || !this.lease) return;
+    this.leading = false;
+    this.o.metrics?.leaderStatus.set({ name: this.o.name }, 0);
+    const now = microTime(new Date());
+    const released: Lease = {
+      ...this.lease,
+      spec: {
+        ...this.lease.spec,
+        holderIdentity: undefined,
+        leaseDurationSeconds: 1,
+        acquireTime: now,
+        renewTime: now,
+      },
+    };
+    try {
+      await this.o.client.replace(coreResources.lease, released);
+      this.log.info('released the leader lease');
+    } catch (err) {
+      this.log.warn({ err }, 'could not release the leader lease; a standby takes over once it expires');
+    }
+  }
+
+  private async run(signal: AbortSignal): Promise<void> {
+    this.o.metrics?.leaderStatus.set({ name: this.o.name }, 0);
+    this.log.info('waiting to become leader');
+    // Campaign: poll with a little jitter (client-go uses up to 1.2×; 0.2× keeps hand-over under 3 s).
+    while (!signal.aborted) {
+      if (await this.tryAcquireOrRenew()) break;
+      await sleep(this.o.retryPeriodMs * (1 + 0.2 * Math.random()), undefined, { signal }).catch(
+        () => undefined,
+      );
+    }
+    if (signal.aborted) return;
+    this.leading = true;
+    this.o.metrics?.leaderStatus.set({ name: this.o.name }, 1);
+    this.log.info('became leader');
+    this.o.onStartedLeading();
+
+    // Renew: every retry period; lose leadership if no renew succeeded within the renew deadline.
+    let lastRenew = Date.now();
+    while (!signal.aborted) {
+      // Resolves false when release() aborted the wait.
+      const waited = await sleep(this.o.retryPeriodMs, true, { signal }).catch(() => false);
+      if (!waited) return;
+      if (await this.tryAcquireOrRenew()) {
+        lastRenew = Date.now();
+        continue;
+      }
+      if (Date.now() - lastRenew >= this.o.renewDeadlineMs) {
+        this.leading = false;
+        this.o.metrics?.leaderStatus.set({ name: this.o.name }, 0);
+        this.log.error({ renewDeadlineMs: this.o.renewDeadlineMs }, 'lost the leader lease');
+        this.o.onStoppedLeading();
+        return;
+      }
+    }
+  }
+
+  private async tryAcquireOrRenew(): Promise<boolean> {
+    const { client, namespace, name, identity } = this.o;
+    const leaseDurationSeconds = Math.ceil(this.o.leaseDurationMs / 1000);
+    const now = new Date();
+    // Fast path for the leader: update the lease it holds without reading it first.
+    if (this.leading && this.lease) {
+      try {
+        this.lease = await client.replace(coreResources.lease, this.renewed(this.lease, now));
+        return true;
+      } catch (err) {
+        this.o.metrics?.leaderSlowpath.inc({ name });
+        if (!isConflict(err)) {
+          this.log.warn({ err }, 'could not renew the leader lease');
+          return false;
+        }
+      }
+    }
+    try {
+      const current = await client.get<Lease>(coreResources.lease, { namespace, name });
+      if (!current) {
+        this.lease = await client.create<Lease>(coreResources.lease, {
+          apiVersion: 'coordination.k8s.io/v1',
+          kind: 'Lease',
+          metadata: { namespace, name },
+          spec: {
+            holderIdentity: identity,
+            leaseDurationSeconds,
+            acquireTime: microTime(now),
+            renewTime: microTime(now),
+            leaseTransitions: 0,
+          },
+        });
+        this.observe(this.lease, Date.now());
+        return true;
+      }
+      this.observe(current, Date.now());
+      if (!canAcquire(current.spec, identity, this.observed?.at ?? 0, Date.now())) {
+        this.lease = current;
+        return false;
+      }
+      this.lease = await client.replace(coreResources.lease, this.renewed(current, now));
+      this.observe(this.lease, Date.now());
+      return true;
+    } catch (err) {
+      if (!isConflict(err) && !isNotFound(err)) this.log.warn({ err }, 'leader election request failed');
+      return false;
+    }
+  }
+
+  private renewed(lease: Lease, now: Date): Lease {
+    const spec = lease.spec ?? {};
+    const mine = spec.holderIdentity === this.o.identity;
+    return {
+      ...lease,
+      spec: {
+        holderIdentity: this.o.identity,
+        leaseDurationSeconds: Math.ceil(this.o.leaseDurationMs / 1000),
+        acquireTime: mine && spec.acquireTime ? spec.acquireTime : microTime(now),
+        renewTime: microTime(now),
+        leaseTransitions: mine ? (spec.leaseTransitions ?? 0) : (spec.leaseTransitions ?? 0) + 1,
+      },
+    };
+  }
+
+  /** Remembers when the record last changed, on our own clock. */
+  private observe(lease: Lease, nowMs: number): void {
+    const key = `${lease.spec?.holderIdentity ?? ''}|${lease.spec?.renewTime ?? ''}|${lease.metadata.resourceVersion ?? ''}`;
+    if (this.observed?.key !== key) this.observed = { key, at: nowMs };
+  }
+}

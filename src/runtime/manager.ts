@@ -1,0 +1,253 @@
+// The Manager owns everything one operator process shares: the API client, the informers (one per resource,
+// namespace scope and label selector), the controllers, leader election, Events, metrics, probes.
+//
+// start(): probe and metrics servers, then every informer (a standby keeps warm caches, as with
+// controller-runtime, so a take-over costs no relist), then leader election; controllers start their workers
+// once this process leads and their caches are synced. stop(): controllers stop taking work and get the
+// grace period to finish, then the Lease is released so a standby takes over at once, then the rest closes.
+//
+// A lost Lease (renew deadline passed) stops the controllers and resolves `done` with 'leadership-lost'; the
+// process should then exit (as controller-runtime does) so it restarts as a clean standby: another process
+// may already be reconciling, and nothing in flight here can be trusted to have stopped otherwise.
+import type { KubeConfig } from '@kubernetes/client-node';
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import type { Registry } from 'prom-client';
+import { concurrencyFor } from '../settings.ts';
+import type { Settings } from '../settings.ts';
+import { Controller } from './controller.ts';
+import type { ControllerDefinition } from './controller.ts';
+import { EventRecorder } from './events.ts';
+import { metricsEndpoint, parseBindAddress, probeEndpoint } from './health.ts';
+import type { HttpEndpoint } from './health.ts';
+import { ListWatchInformer, MultiNamespaceInformer } from './informer.ts';
+import type { Informer } from './informer.ts';
+import { KubeClient } from './kube-client.ts';
+import { LeaderElector } from './leader-election.ts';
+import { createLogger } from './logger.ts';
+import type { Logger } from './logger.ts';
+import { RuntimeMetrics } from './metrics.ts';
+import { resourceId } from './resource.ts';
+import type { KubeObject, ResourceRef } from './resource.ts';
+
+const SERVICE_ACCOUNT_NAMESPACE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
+
+export interface ManagerOptions {
+  kubeConfig: KubeConfig;
+  settings: Settings;
+  logger?: Logger;
+  /** Prometheus registry for the runtime's metrics (and everyone else's); a new one by default. */
+  registry?: Registry;
+  /** reportingController of Events. */
+  eventSource?: string;
+}
+
+export interface InformerScope {
+  /** One namespace; default the watched namespaces of the settings (all when empty). */
+  namespace?: string;
+  labelSelector?: string;
+}
+
+export type ManagerOutcome = 'stopped' | 'leadership-lost';
+
+export class Manager {
+  readonly kubeConfig: KubeConfig;
+  readonly settings: Settings;
+  readonly log: Logger;
+  readonly metrics: RuntimeMetrics;
+  readonly registry: Registry;
+  readonly client: KubeClient;
+  readonly events: EventRecorder;
+  /** This process's name in the Lease and in Events. */
+  readonly identity: string;
+  /** Resolves when the manager has stopped, saying why. */
+  readonly done: Promise<ManagerOutcome>;
+  /** Ports the servers bound (useful when an address asks for port 0). */
+  readonly ports: { metrics?: number; probe?: number } = {};
+
+  private readonly informers = new Map<string, Informer>();
+  private readonly controllers: Controller[] = [];
+  private readonly endpoints: HttpEndpoint[] = [];
+  private elector: LeaderElector | undefined;
+  private state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
+  private leading = false;
+  private resolveDone: (outcome: ManagerOutcome) => void = () => undefined;
+  private stopping: Promise<void> | undefined;
+
+  constructor(options: ManagerOptions) {
+    this.kubeConfig = options.kubeConfig;
+    this.settings = options.settings;
+    this.log = options.logger ?? createLogger({ level: options.settings.logLevel });
+    this.metrics = new RuntimeMetrics(options.registry);
+    this.registry = this.metrics.registry;
+    this.client = new KubeClient(options.kubeConfig, {
+      observe: ({ method, code, host }) =>
+        this.metrics.restRequests.inc({ method, code: String(code), host }),
+    });
+    this.identity = options.settings.podName || `${hostname()}-${process.pid}`;
+    this.events = new EventRecorder({
+      client: this.client,
+      logger: this.log,
+      metrics: this.metrics,
+      controller: options.eventSource ?? 'warren.dev/operator',
+      instance: this.identity,
+    });
+    this.done = new Promise((resolve) => (this.resolveDone = resolve));
+  }
+
+  /**
+   * The shared informer for `resource` in one scope. Reconcilers read its cache; handlers may be added.
+   * Informers created after start() start at once.
+   */
+  informer<T extends KubeObject = KubeObject>(
+    resource: ResourceRef,
+    options: InformerScope = {},
+  ): Informer<T> {
+    const namespaces = !resource.namespaced
+      ? []
+      : options.namespace !== undefined
+        ? [options.namespace]
+        : this.settings.watchNamespaces;
+    const id = `${resourceId(resource)}/${resource.version}|${namespaces.join(',')}|${options.labelSelector ?? ''}`;
+    const existing = this.informers.get(id);
+    if (existing) return existing as Informer<T>;
+    const common = {
+      client: this.client,
+      resource,
+      labelSelector: options.labelSelector,
+      logger: this.log,
+      metrics: this.metrics,
+      watchdogMs: this.settings.watchIdleTimeout,
+    };
+    const informer: Informer<T> =
+      namespaces.length > 1
+        ? new MultiNamespaceInformer<T>(namespaces, common)
+        : new ListWatchInformer<T>({ ...common, namespace: namespaces[0] });
+    this.informers.set(id, informer);
+    if (this.state === 'running') informer.start();
+    return informer;
+  }
+
+  /** Registers a controller; its informers are created now, its workers start when this process leads. */
+  addController<T extends KubeObject = KubeObject>(def: ControllerDefinition<T>): Controller<T> {
+    if (this.state !== 'new') throw new Error('controllers must be added before start()');
+    if (this.controllers.some((c) => c.name === def.name))
+      throw new Error(`duplicate controller "${def.name}"`);
+    const s = this.settings;
+    const controller = new Controller<T>(def, {
+      informer: (resource, options) => this.informer(resource, options),
+      logger: this.log,
+      metrics: this.metrics,
+      defaults: {
+        concurrency: concurrencyFor(s, def.name),
+        resyncPeriodMs: s.resyncPeriod,
+        backoffBaseMs: s.backoffBase,
+        backoffMaxMs: s.backoffMax,
+        rateLimitQps: s.rateLimitQps,
+        rateLimitBurst: s.rateLimitBurst,
+      },
+    });
+    this.controllers.push(controller);
+    return controller;
+  }
+
+  /** True once every informer has listed its objects. */
+  hasSynced(): boolean {
+    return [...this.informers.values()].every((i) => i.hasSynced());
+  }
+
+  get isLeader(): boolean {
+    return this.leading;
+  }
+
+  /** Starts servers, informers and leader election; resolves once they are running (not once leading). */
+  async start(): Promise<void> {
+    if (this.state !== 'new') throw new Error('a manager starts once');
+    this.state = 'running';
+    const metricsAddress = parseBindAddress(this.settings.metricsBindAddress);
+    if (metricsAddress) {
+      const endpoint = metricsEndpoint(this.registry, this.log);
+      this.endpoints.push(endpoint);
+      this.ports.metrics = await endpoint.listen(metricsAddress);
+    }
+    const probeAddress = parseBindAddress(this.settings.healthProbeBindAddress);
+    if (probeAddress) {
+      const endpoint = probeEndpoint(
+        {
+          healthz: () => this.state === 'running',
+          readyz: () => this.state === 'running' && this.hasSynced(),
+        },
+        this.log,
+      );
+      this.endpoints.push(endpoint);
+      this.ports.probe = await endpoint.listen(probeAddress);
+    }
+    for (const informer of this.informers.values()) informer.start();
+
+    if (!this.settings.leaderElect) {
+      this.startControllers();
+      return;
+    }
+    this.elector = new LeaderElector({
+      client: this.client,
+      namespace: this.leaseNamespace(),
+      name: this.settings.leaderElectionId,
+      identity: this.identity,
+      leaseDurationMs: this.settings.leaseDuration,
+      renewDeadlineMs: this.settings.renewDeadline,
+      retryPeriodMs: this.settings.retryPeriod,
+      logger: this.log,
+      metrics: this.metrics,
+      onStartedLeading: () => this.startControllers(),
+      onStoppedLeading: () => {
+        void this.shutdown('leadership-lost');
+      },
+    });
+    this.elector.start();
+  }
+
+  /** Graceful stop: finish or abandon in-flight work, release the Lease, close everything. Idempotent. */
+  async stop(): Promise<void> {
+    await this.shutdown('stopped');
+  }
+
+  private startControllers(): void {
+    if (this.state !== 'running') return;
+    this.leading = true;
+    for (const controller of this.controllers) {
+      controller.start().catch((err: unknown) => {
+        if (this.state === 'running')
+          this.log.error({ err, controller: controller.name }, 'controller failed to start');
+      });
+    }
+  }
+
+  private shutdown(outcome: ManagerOutcome): Promise<void> {
+    this.stopping ??= (async () => {
+      const graceMs = this.settings.gracefulShutdownTimeout;
+      this.state = 'stopping';
+      this.log.info({ reason: outcome, graceMs }, 'stopping');
+      // Controllers first: the Lease may only go once nothing reconciles any more.
+      await Promise.all(this.controllers.map((c) => c.stop(graceMs)));
+      this.leading = false;
+      await this.elector?.release();
+      await Promise.all([...this.informers.values()].map((i) => i.stop()));
+      await Promise.all(this.endpoints.map((e) => e.close()));
+      await this.client.close();
+      this.state = 'stopped';
+      this.log.info('stopped');
+      this.resolveDone(outcome);
+    })();
+    return this.stopping;
+  }
+
+  private leaseNamespace(): string {
+    if (this.settings.leaderElectionNamespace) return this.settings.leaderElectionNamespace;
+    if (this.settings.podNamespace) return this.settings.podNamespace;
+    try {
+      return readFileSync(SERVICE_ACCOUNT_NAMESPACE, 'utf8').trim();
+    } catch {
+      return this.kubeConfig.getContextObject(this.kubeConfig.getCurrentContext())?.namespace ?? 'default';
+    }
+  }
+}

@@ -1,0 +1,75 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { SettingsError, concurrencyFor, envName, flagName, loadSettings, parseDuration } from './settings.ts';
+
+describe('Operator settings', () => {
+  it('default like controller-runtime when nothing is set', () => {
+    const s = loadSettings({}, []);
+    assert.deepEqual(s.watchNamespaces, []);
+    assert.equal(s.leaderElect, true);
+    assert.equal(s.leaseDuration, 15_000);
+    assert.equal(s.renewDeadline, 10_000);
+    assert.equal(s.retryPeriod, 2_000);
+    assert.equal(s.metricsBindAddress, ':8080');
+    assert.equal(s.healthProbeBindAddress, ':8081');
+    assert.equal(s.resyncPeriod, 36_000_000);
+    assert.equal(s.backoffBase, 5);
+    assert.equal(s.logLevel, 'info');
+  });
+
+  it('read environment variables named after the fields', () => {
+    const s = loadSettings(
+      {
+        WATCH_NAMESPACES: 'a, b,,c',
+        LEADER_ELECT: 'false',
+        RESYNC_PERIOD: '1h30m',
+        MAX_CONCURRENT_RECONCILES: '4',
+      },
+      [],
+    );
+    assert.deepEqual(s.watchNamespaces, ['a', 'b', 'c']);
+    assert.equal(s.leaderElect, false);
+    assert.equal(s.resyncPeriod, 5_400_000);
+    assert.equal(s.maxConcurrentReconciles, 4);
+  });
+
+  it('let flags win over environment variables', () => {
+    const s = loadSettings({ LOG_LEVEL: 'warn' }, [
+      '--log-level=debug',
+      '--leader-elect=false',
+      '--lease-duration=30s',
+    ]);
+    assert.equal(s.logLevel, 'debug');
+    assert.equal(s.leaderElect, false);
+    assert.equal(s.leaseDuration, 30_000);
+  });
+
+  it('give per-controller concurrency overrides', () => {
+    const s = loadSettings({ CONTROLLER_CONCURRENCY: 'queue=8, RabbitmqCluster=1' }, []);
+    assert.equal(concurrencyFor(s, 'queue'), 8);
+    assert.equal(concurrencyFor(s, 'rabbitmqcluster'), 1);
+    assert.equal(concurrencyFor(s, 'exchange'), 2);
+  });
+
+  it('name every bad variable and flag in one error', () => {
+    assert.throws(
+      () => loadSettings({ LEASE_DURATION: 'fifteen', LOG_LEVEL: 'loud' }, ['--nope=1']),
+      (err: unknown) => {
+        assert.ok(err instanceof SettingsError);
+        assert.match(err.message, /LEASE_DURATION="fifteen": not a duration/);
+        assert.match(err.message, /LOG_LEVEL="loud"/);
+        assert.match(err.message, /unknown flag --nope/);
+        return true;
+      },
+    );
+  });
+
+  it('parse durations and map field names', () => {
+    assert.equal(parseDuration('500ms'), 500);
+    assert.equal(parseDuration('2m'), 120_000);
+    assert.equal(parseDuration('1500'), 1500);
+    assert.throws(() => parseDuration('10 minutes'));
+    assert.equal(envName('healthProbeBindAddress'), 'HEALTH_PROBE_BIND_ADDRESS');
+    assert.equal(flagName('healthProbeBindAddress'), 'health-probe-bind-address');
+  });
+});

@@ -1,0 +1,189 @@
+// Operator settings: one zod schema over environment variables and `--flag=value` arguments.
+// Each field `fooBar` is read from the flag `--foo-bar` or else the variable `FOO_BAR`; durations are written
+// like `500ms`, `15s`, `2m`, `10h` (or a bare number of milliseconds) and held in milliseconds.
+// Add a setting by adding a field here; nothing else needs to change.
+import { z } from 'zod';
+import { isSensitiveKey } from './runtime/logger.ts';
+
+const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
+
+/** Milliseconds of a duration like `15s`; throws on anything else. */
+export function parseDuration(text: string): number {
+  const trimmed = text.trim();
+  if (/^\d+$/.test(trimmed)) return Number(trimmed);
+  let rest = trimmed;
+  let total = 0;
+  // Compound durations (`1h30m`) are read part by part.
+  while (rest !== '') {
+    const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)/.exec(rest);
+    if (!m?.[1] || !m[2]) throw new Error(`not a duration: "${text}" (examples: 500ms, 15s, 2m, 1h30m)`);
+    total += Number(m[1]) * UNIT_MS[m[2] as keyof typeof UNIT_MS];
+    rest = rest.slice(m[0].length);
+  }
+  if (trimmed === '') throw new Error('empty duration');
+  return total;
+}
+
+const duration = (fallback: string) =>
+  z
+    .union([z.number(), z.string()])
+    .default(fallback)
+    .transform((value, ctx) => {
+      if (typeof value === 'number') return value;
+      try {
+        return parseDuration(value);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+        return z.NEVER;
+      }
+    })
+    .pipe(z.number().nonnegative());
+
+const bool = (fallback: boolean) =>
+  z
+    .union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no'])])
+    .default(fallback)
+    .transform((v) => v === true || v === 'true' || v === '1' || v === 'yes');
+
+const int = (fallback: number, min = 0) => z.coerce.number().int().min(min).default(fallback);
+
+const list = z
+  .union([z.array(z.string()), z.string()])
+  .default('')
+  .transform((v) => (Array.isArray(v) ? v : v.split(',')).map((s) => s.trim()).filter((s) => s !== ''));
+
+/** `name=value,other=value` → record of positive integers. */
+const intMap = z
+  .string()
+  .default('')
+  .transform((v, ctx) => {
+    const out: Record<string, number> = {};
+    for (const part of v
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== '')) {
+      const [name, value] = part.split('=');
+      const n = Number(value);
+      if (!name || !Number.isInteger(n) || n < 1) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `expected controller=count pairs like "queue=4", got "${part}"`,
+        });
+        return z.NEVER;
+      }
+      out[name.trim().toLowerCase()] = n;
+    }
+    return out;
+  });
+
+export const settingsSchema = z.object({
+  /** Namespaces to watch, comma-separated; empty watches all namespaces. */
+  watchNamespaces: list,
+  /** Reconciles in flight at once per controller (controller-runtime's MaxConcurrentReconciles). */
+  maxConcurrentReconciles: int(2, 1),
+  /** Per-controller overrides of maxConcurrentReconciles: `queue=8,rabbitmqcluster=2`. */
+  controllerConcurrency: intMap,
+  /** Every cached object is reconciled again this often (10 % jitter); 0 turns it off. */
+  resyncPeriod: duration('10h'),
+  /** First retry delay after a failed reconcile; doubles per failure. */
+  backoffBase: duration('5ms'),
+  /** Longest retry delay (controller-runtime caps at 1000 s; shorter here so recovery is noticed sooner). */
+  backoffMax: duration('5m'),
+  /** Overall retry rate per controller (token bucket), as client-go's default controller rate limiter. */
+  rateLimitQps: z.coerce.number().positive().default(10),
+  rateLimitBurst: int(100, 1),
+  leaderElect: bool(true),
+  leaderElectionId: z.string().min(1).default('warren-operator-leader'),
+  /** Namespace of the Lease; default the operator's own namespace (POD_NAMESPACE or the service account's). */
+  leaderElectionNamespace: z.string().default(''),
+  leaseDuration: duration('15s'),
+  renewDeadline: duration('10s'),
+  retryPeriod: duration('2s'),
+  /** Time in-flight reconciles get to finish on shutdown before they are abandoned. */
+  gracefulShutdownTimeout: duration('30s'),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** `:8080`, `host:port`, or `0` to turn the metrics server off. */
+  metricsBindAddress: z.string().default(':8080'),
+  /** `:8081`, `host:port`, or `0` to turn the probe server off. */
+  healthProbeBindAddress: z.string().default(':8081'),
+  /** Restart a watch that delivered nothing (not even a bookmark) for this long. */
+  watchIdleTimeout: duration('5m'),
+  /** This process's identity in the Lease and in Events; default the pod name or host name. */
+  podName: z.string().default(''),
+  podNamespace: z.string().default(''),
+});
+
+export type Settings = z.output<typeof settingsSchema>;
+
+/** `watchNamespaces` → `WATCH_NAMESPACES`. */
+export function envName(field: string): string {
+  return field.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase();
+}
+
+/** `watchNamespaces` → `watch-namespaces`. */
+export function flagName(field: string): string {
+  return field.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase();
+}
+
+export class SettingsError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SettingsError';
+  }
+}
+
+/**
+ * Reads the settings from `--flag=value` arguments (which win) and environment variables. Throws a
+ * SettingsError naming every bad variable or flag and what was wrong with it.
+ */
+export function loadSettings(
+  env: Record<string, string | undefined> = process.env,
+  argv: readonly string[] = process.argv.slice(2),
+): Settings {
+  const fields = Object.keys(settingsSchema.shape);
+  const flags = new Map<string, string>();
+  const problems: string[] = [];
+  for (const arg of argv) {
+    const m = /^--([a-z0-9-]+)(?:=(.*))?$/.exec(arg);
+    if (!m?.[1]) {
+      problems.push(`unexpected argument "${arg}" (flags look like --name=value)`);
+      continue;
+    }
+    const field = fields.find((f) => flagName(f) === m[1]);
+    if (!field) {
+      problems.push(`unknown flag --${m[1]}`);
+      continue;
+    }
+    flags.set(field, m[2] ?? 'true');
+  }
+  const input: Record<string, string> = {};
+  const source = new Map<string, string>();
+  for (const field of fields) {
+    const fromFlag = flags.get(field);
+    const fromEnv = env[envName(field)];
+    if (fromFlag !== undefined) {
+      input[field] = fromFlag;
+      source.set(field, `--${flagName(field)}`);
+    } else if (fromEnv !== undefined && fromEnv !== '') {
+      input[field] = fromEnv;
+      source.set(field, envName(field));
+    }
+  }
+  const parsed = settingsSchema.safeParse(input);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const field = String(issue.path[0] ?? '');
+      const where = source.get(field) ?? envName(field);
+      const shown = isSensitiveKey(field) ? '[REDACTED]' : JSON.stringify(input[field] ?? '');
+      problems.push(`${where}=${shown}: ${issue.message}`);
+    }
+  }
+  if (problems.length > 0) throw new SettingsError(`invalid settings:\n  ${problems.join('\n  ')}`);
+  if (!parsed.success) throw new SettingsError('invalid settings');
+  return parsed.data;
+}
+
+/** Effective concurrency for one controller. */
+export function concurrencyFor(settings: Settings, controller: string): number {
+  return settings.controllerConcurrency[controller.toLowerCase()] ?? settings.maxConcurrentReconciles;
+}
