@@ -259,13 +259,31 @@ function splitPem(pem: string, what: string): x509.X509Certificate[] {
   if (blocks.length === 0)
     throw new CertificateError('InvalidCertificate', `the ${what} holds no PEM certificate`);
   return blocks.map((block) => {
+    const der = Buffer.from(block.rawData).toString('base64');
+    const cached = parsed.get(der);
+    if (cached) {
+      parsed.delete(der);
+      parsed.set(der, cached);
+      return cached;
+    }
+    let certificate: x509.X509Certificate;
     try {
-      return new x509.X509Certificate(block.rawData);
+      certificate = new x509.X509Certificate(block.rawData);
     } catch {
       throw new CertificateError('InvalidCertificate', `the ${what} is not a valid X.509 certificate`);
     }
+    parsed.set(der, certificate);
+    if (parsed.size > parsedCacheSize) parsed.delete(parsed.keys().next().value as string);
+    return certificate;
   });
 }
+
+/**
+ * Recently parsed certificates by DER. The ASN.1 decoder takes milliseconds per certificate, and every reconcile reads
+ * the same few; the cache keeps that off the event loop. Least recently used entries go first.
+ */
+const parsed = new Map<string, x509.X509Certificate>();
+const parsedCacheSize = 512;
 
 function readPrivateKey(pem: string, what: string): KeyObject {
   try {
