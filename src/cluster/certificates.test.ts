@@ -11,7 +11,6 @@ import {
   missingDnsNames,
   parseCertificate,
   parseCertificates,
-  parseGoDuration,
   serverDnsNames,
   validityFrom,
 } from './certificates.ts';
@@ -29,38 +28,6 @@ async function issuePair(at = now) {
   });
   return { ca, server };
 }
-
-describe('Go duration strings', () => {
-  it('reads hours, minutes, seconds and milliseconds', () => {
-    assert.equal(parseGoDuration('8760h'), 8760 * 3_600_000);
-    assert.equal(parseGoDuration('90m'), 5_400_000);
-    assert.equal(parseGoDuration('100s'), 100_000);
-    assert.equal(parseGoDuration('300ms'), 300);
-  });
-
-  it('adds up compound durations and fractions as Go does', () => {
-    assert.equal(parseGoDuration('1h30m'), 5_400_000);
-    assert.equal(parseGoDuration('1.5h'), 5_400_000);
-    assert.equal(parseGoDuration('2h45m30.5s'), 2 * 3_600_000 + 45 * 60_000 + 30_500);
-    assert.equal(parseGoDuration('1500us'), 2);
-  });
-
-  it('accepts a bare zero and a sign', () => {
-    assert.equal(parseGoDuration('0'), 0);
-    assert.equal(parseGoDuration('-2m'), -120_000);
-    assert.equal(parseGoDuration('+2m'), 120_000);
-  });
-
-  it('rejects numbers without units, unknown units, days and empty strings', () => {
-    for (const text of ['', '10', '1d', '5 m', 'h', '1h-5m', 'abc', '-']) {
-      assert.throws(() => parseGoDuration(text), RangeError, text);
-    }
-  });
-
-  it('names the rejected input in the error', () => {
-    assert.throws(() => parseGoDuration('365d'), /"365d" is not a duration/);
-  });
-});
 
 describe('Server certificate names', () => {
   it('cover the client Service, the headless Service and every pod', () => {

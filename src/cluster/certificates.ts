@@ -47,45 +47,6 @@ export class CertificateError extends Error {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Durations
-
-const unitMs = { ns: 1e-6, us: 1e-3, µs: 1e-3, μs: 1e-3, ms: 1, s: 1000, m: 60_000, h: hourMs } as const;
-const durationTerm = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)/y;
-
-/**
- * Parses a Go duration string ("8760h", "1h30m", "1.5h", "300ms"), as cert-manager users write them, into
- * milliseconds. Follows Go's `time.ParseDuration`: an optional sign, then numbers with an optional fraction, each
- * followed by a unit; a bare "0" is zero. Throws a RangeError naming the input when it is not a duration.
- */
-export function parseGoDuration(text: string): number {
-  let rest = text;
-  let sign = 1;
-  if (rest.startsWith('-') || rest.startsWith('+')) {
-    if (rest.startsWith('-')) sign = -1;
-    rest = rest.slice(1);
-  }
-  if (rest === '0') return 0;
-  if (rest === '') throw invalidDuration(text);
-  let total = 0;
-  durationTerm.lastIndex = 0;
-  while (durationTerm.lastIndex < rest.length) {
-    const start = durationTerm.lastIndex;
-    const match = durationTerm.exec(rest);
-    if (match?.index !== start) throw invalidDuration(text);
-    const amount = Number(match[1]);
-    const unit = match[2] as keyof typeof unitMs;
-    total += amount * unitMs[unit];
-  }
-  return sign * Math.round(total);
-}
-
-function invalidDuration(text: string): RangeError {
-  return new RangeError(
-    `"${text}" is not a duration: write a number and a unit, such as "8760h", "90m" or "1h30m"`,
-  );
-}
-
-// ---------------------------------------------------------------------------------------------------------------
 // Names
 
 /**

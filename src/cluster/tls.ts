@@ -26,6 +26,7 @@
 // The old CA stays valid for at least one server validity after step 2, so nothing it signed outlives it.
 import { createHash } from 'node:crypto';
 import type { V1ObjectMeta, V1OwnerReference, V1Secret } from '@kubernetes/client-node';
+import { parseGoDuration } from '../api/duration.ts';
 import {
   CertificateError,
   type CertificateInfo,
@@ -37,7 +38,6 @@ import {
   missingDnsNames,
   parseCertificate,
   parseCertificates,
-  parseGoDuration,
   serverDnsNames,
   validityFrom,
 } from './certificates.ts';
@@ -270,13 +270,10 @@ async function planManaged<C extends TlsCluster>(
   const issuer = options.issuer ?? { issueCa, issueServerCertificate };
   const secretNames = managedSecretNames(name);
 
-  let duration: number;
-  let renewBefore: number;
-  try {
-    duration = parseGoDuration(managed.duration ?? defaultDuration);
-    renewBefore = parseGoDuration(managed.renewBefore ?? defaultRenewBefore);
-  } catch (error) {
-    return failed(`tls.managed: ${(error as Error).message}`);
+  const duration = parseGoDuration(managed.duration ?? defaultDuration);
+  const renewBefore = parseGoDuration(managed.renewBefore ?? defaultRenewBefore);
+  if (duration === undefined || renewBefore === undefined) {
+    return failed('tls.managed.duration and renewBefore must be durations such as "8760h" or "720h"');
   }
   if (!(renewBefore > 0 && renewBefore < duration)) {
     return failed('tls.managed.renewBefore must be positive and shorter than tls.managed.duration');
