@@ -110,6 +110,8 @@ export const settingsSchema = z.object({
   watchIdleTimeout: duration('5m'),
   /** This process's identity in the Lease and in Events; default the pod name or host name. */
   podName: z.string().default(''),
+  /** Image of RabbitmqClusters whose spec names none (upstream's DEFAULT_RABBITMQ_IMAGE); pin a tag. */
+  defaultRabbitmqImage: z.string().min(1).default('rabbitmq:4.1.4-management'),
   podNamespace: z.string().default(''),
 });
 
