@@ -1,4 +1,5 @@
 // The operator process: settings → kube config → manager → controllers → start. Wiring only.
+import { registerClusterController } from './cluster/reconciler.ts';
 import { loadKubeConfig } from './runtime/kube-client.ts';
 import { Manager } from './runtime/manager.ts';
 import { createLogger } from './runtime/logger.ts';
@@ -6,9 +7,9 @@ import { SettingsError, loadSettings } from './settings.ts';
 import type { Settings } from './settings.ts';
 
 /** Controllers register here, one line per area. */
-function registerControllers(_manager: Manager, _settings: Settings): void {
+function registerControllers(manager: Manager, settings: Settings): void {
   // registerTopologyControllers(manager, settings);
-  // registerClusterControllers(manager, settings);
+  registerClusterController(manager, settings);
 }
 
 async function main(): Promise<void> {
