@@ -156,6 +156,18 @@ describe('StatefulSet', () => {
     ]);
   });
 
+  it('reads the default user from an external Secret when the spec names one', () => {
+    const sts = statefulSet(
+      aCluster({ secretBackend: { externalSecret: { name: 'vault-synced' } } }),
+      inputs,
+    );
+    const confd = podSpecOf(sts).volumes?.find((v) => v.name === 'rabbitmq-confd');
+    assert.deepEqual(
+      confd?.projected?.sources?.map((s) => s.secret?.name ?? s.configMap?.name),
+      ['orders-server-conf', 'vault-synced'],
+    );
+  });
+
   it('mounts advanced.config and rabbitmq-env.conf only when they are set', () => {
     assert.ok(!volumeNames(statefulSet(aCluster(), inputs)).includes('server-conf'));
     const sts = statefulSet(aCluster({ rabbitmq: { advancedConfig: '[].', envConfig: 'A=1' } }), inputs);

@@ -89,7 +89,8 @@ function volumes(cluster: RabbitmqCluster, tls: TlsMount | undefined): V1Volume[
           },
           {
             secret: {
-              name: names.defaultUser,
+              // An external Secret (secretBackend.externalSecret) replaces the generated one.
+              name: cluster.spec.secretBackend?.externalSecret?.name ?? names.defaultUser,
               items: [{ key: 'default_user.conf', path: 'default_user.conf' }],
             },
           },
