@@ -1,11 +1,10 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { planConverge, writeEvent } from './plan.ts';
-import { brokerState } from './state.ts';
 import { bindingKind } from './kinds/binding.ts';
 import { policyKind } from './kinds/policy.ts';
 import { queueKind } from './kinds/queue.ts';
-import { fakeSecrets } from './kinds/testing.ts';
+import { fakeSecrets, stateOf } from './kinds/testing.ts';
 import type { TopologyKind } from './kinds/types.ts';
 
 const queue = {
@@ -28,8 +27,8 @@ const binding = {
   vhost: '/',
   source: 'events',
   destination: 'orders',
-  destinationType: 'queue' as const,
-  routingKey: 'k',
+  destination_type: 'queue' as const,
+  routing_key: 'k',
   arguments: {},
 };
 const policy = {
@@ -41,47 +40,52 @@ const policy = {
   definition: { 'message-ttl': 1 },
 };
 const root = { name: '/' };
-const asKind = <W, L>(kind: TopologyKind<never, W, L>) => kind as unknown as TopologyKind<unknown, W, L>;
+const events = {
+  name: 'events',
+  vhost: '/',
+  type: 'topic',
+  durable: true,
+  auto_delete: false,
+  internal: false,
+  arguments: {},
+};
+const generic = <W, L>(kind: TopologyKind<never, W, L>) => kind as unknown as TopologyKind<unknown, W, L>;
 
 describe('Converge planning', () => {
-  it('makes no request for an object that matches', () => {
-    const state = brokerState({ vhosts: [root], queues: [liveQueue] });
-    assert.deepEqual(planConverge(asKind(queueKind), queue, state, fakeSecrets, true), { type: 'in-sync' });
+  it('makes no write for an object that matches', () => {
+    const state = stateOf({ vhosts: [root], queues: [liveQueue] });
+    assert.deepEqual(planConverge(generic(queueKind), queue, state, fakeSecrets, true), { type: 'in-sync' });
   });
 
   it('creates a missing object whose dependencies exist', () => {
-    const plan = planConverge(asKind(queueKind), queue, brokerState({ vhosts: [root] }), fakeSecrets, false);
+    const plan = planConverge(generic(queueKind), queue, stateOf({ vhosts: [root] }), fakeSecrets, false);
     assert.ok(plan.type === 'write');
     assert.equal(plan.verb, 'create');
-    assert.equal(plan.requests.length, 1);
+    assert.equal(plan.ops.length, 1);
   });
 
   it('waits, without writing, for dependencies that do not exist yet', () => {
-    const state = brokerState({
-      vhosts: [root],
-      exchanges: [{ name: 'events', vhost: '/', type: 'topic', durable: true, auto_delete: false }],
-    });
-    const plan = planConverge(asKind(bindingKind), binding, state, fakeSecrets, false);
+    const plan = planConverge(
+      generic(bindingKind),
+      binding,
+      stateOf({ vhosts: [root], exchanges: [events] }),
+      fakeSecrets,
+      false,
+    );
     assert.ok(plan.type === 'waiting');
     assert.deepEqual(plan.missing, [{ type: 'queue', vhost: '/', name: 'orders' }]);
     assert.match(plan.message, /waits for queue "orders" in vhost "\/"/);
   });
 
   it('calls a write for an object that was ready a restore', () => {
-    const missing = planConverge(
-      asKind(queueKind),
-      queue,
-      brokerState({ vhosts: [root] }),
-      fakeSecrets,
-      true,
-    );
+    const missing = planConverge(generic(queueKind), queue, stateOf({ vhosts: [root] }), fakeSecrets, true);
     assert.ok(missing.type === 'write');
     assert.equal(missing.verb, 'restore');
-    const changed = brokerState({
+    const changed = stateOf({
       vhosts: [root],
       policies: [{ ...policy, 'apply-to': 'queues', definition: { 'message-ttl': 2 } }],
     });
-    const plan = planConverge(asKind(policyKind), policy, changed, fakeSecrets, true);
+    const plan = planConverge(generic(policyKind), policy, changed, fakeSecrets, true);
     assert.ok(plan.type === 'write');
     assert.equal(plan.verb, 'restore');
     assert.deepEqual(plan.changes, ['definition']);
@@ -92,8 +96,7 @@ describe('Converge planning', () => {
   });
 
   it('passes conflicts through without a write', () => {
-    const state = brokerState({ vhosts: [root], queues: [{ ...liveQueue, arguments: {} }] });
-    const plan = planConverge(asKind(queueKind), queue, state, fakeSecrets, false);
-    assert.equal(plan.type, 'conflict');
+    const state = stateOf({ vhosts: [root], queues: [{ ...liveQueue, arguments: {} }] });
+    assert.equal(planConverge(generic(queueKind), queue, state, fakeSecrets, false).type, 'conflict');
   });
 });

@@ -1,19 +1,12 @@
 // The pure half of the generic reconciler: from a desired object and the broker state to what to do and
 // what to report. No I/O here, so every decision is unit-tested.
-import type {
-  BrokerRequest,
-  BrokerState,
-  Conflict,
-  Dependency,
-  SecretOps,
-  TopologyKind,
-} from './kinds/types.ts';
+import type { BrokerOp, BrokerState, Conflict, Dependency, SecretOps, TopologyKind } from './kinds/types.ts';
 
 export type ConvergePlan =
   | { type: 'in-sync' }
   | { type: 'waiting'; reason: 'DependencyNotFound'; message: string; missing: Dependency[] }
   | ({ type: 'conflict' } & Conflict)
-  | { type: 'write'; verb: 'create' | 'update' | 'restore'; changes: string[]; requests: BrokerRequest[] };
+  | { type: 'write'; verb: 'create' | 'update' | 'restore'; changes: string[]; ops: BrokerOp[] };
 
 /**
  * Decides how to converge one object. `wasReady` says the object was Ready for the current generation: then
@@ -41,7 +34,7 @@ export function planConverge<W, L>(
       type: 'write',
       verb: wasReady ? 'restore' : 'create',
       changes: ['missing'],
-      requests: kind.write(want, undefined, secrets),
+      ops: kind.write(want, undefined, secrets),
     };
   }
   const { changes, conflict } = kind.compare(live, want, secrets);
@@ -51,7 +44,7 @@ export function planConverge<W, L>(
     type: 'write',
     verb: wasReady ? 'restore' : 'update',
     changes,
-    requests: kind.write(want, live, secrets),
+    ops: kind.write(want, live, secrets),
   };
 }
 

@@ -1,12 +1,8 @@
 // Small pure helpers shared by the kind definitions.
 import { isDeepStrictEqual } from 'node:util';
+import type { BrokerOp } from './types.ts';
 
-/** A management API path from segments, each percent-encoded (`/` as a vhost name becomes `%2F`). */
-export function apiPath(...segments: string[]): string {
-  return '/api/' + segments.map((s) => encodeURIComponent(s)).join('/');
-}
-
-/** Tags as a sorted list, whether the broker reports an array or a comma-separated string. */
+/** Tags as a sorted set, whether given as an array or a comma-separated string. */
 export function tagList(tags: readonly string[] | string | undefined): string[] {
   const list = typeof tags === 'string' ? tags.split(',') : (tags ?? []);
   return [...new Set(list.map((t) => t.trim()).filter((t) => t !== ''))].sort();
@@ -34,38 +30,38 @@ export function differingKeys(a: Record<string, unknown> = {}, b: Record<string,
   return [...keys].filter((k) => !sameJson(a[k], b[k])).sort();
 }
 
-/** Renders a value for a message: short, JSON, `(unset)` when absent. */
+/** Renders a value for a message: short JSON, `(unset)` when absent. */
 export function show(value: unknown): string {
   return value === undefined ? '(unset)' : JSON.stringify(value);
 }
 
-/** Limit requests that take `live` to `want`: a PUT per changed limit, a DELETE per limit no longer wanted. */
-export function limitRequests(
-  base: string[],
-  want: Record<string, number>,
-  live: Record<string, number> | undefined,
-): { method: 'PUT' | 'DELETE'; path: string; body?: unknown }[] {
-  const current = live ?? {};
-  const requests: { method: 'PUT' | 'DELETE'; path: string; body?: unknown }[] = [];
-  for (const [name, value] of Object.entries(want)) {
-    if (current[name] !== value)
-      requests.push({ method: 'PUT', path: apiPath(...base, name), body: { value } });
-  }
-  for (const name of Object.keys(current)) {
-    if (!(name in want)) requests.push({ method: 'DELETE', path: apiPath(...base, name) });
-  }
-  return requests;
-}
-
 /** The limit names that differ between `want` and `live`, as `limits.<name>`. */
-export function limitChanges(
-  want: Record<string, number>,
-  live: Record<string, number> | undefined,
-): string[] {
-  return differingKeys(want, live ?? {}).map((k) => `limits.${k}`);
+export function limitChanges(want: Record<string, number>, live: Record<string, number>): string[] {
+  return differingKeys(want, live).map((k) => `limits.${k}`);
 }
 
-/** Drops undefined values so optional spec fields compare equal to absent broker fields. */
-export function defined<T extends Record<string, unknown>>(record: T): Partial<T> {
-  return Object.fromEntries(Object.entries(record).filter(([, v]) => v !== undefined)) as Partial<T>;
+/** Writes that take the limits from `live` to `want`: one per changed limit, one per limit no longer wanted. */
+export function limitOps(
+  scope: { vhost: string } | { user: string },
+  want: Record<string, number>,
+  live: Record<string, number>,
+): BrokerOp[] {
+  const ops: BrokerOp[] = [];
+  for (const [limit, value] of Object.entries(want)) {
+    if (live[limit] === value) continue;
+    ops.push(
+      'vhost' in scope
+        ? { op: 'putVhostLimit', vhost: scope.vhost, limit, value }
+        : { op: 'putUserLimit', user: scope.user, limit, value },
+    );
+  }
+  for (const limit of Object.keys(live)) {
+    if (limit in want) continue;
+    ops.push(
+      'vhost' in scope
+        ? { op: 'deleteVhostLimit', vhost: scope.vhost, limit }
+        : { op: 'deleteUserLimit', user: scope.user, limit },
+    );
+  }
+  return ops;
 }

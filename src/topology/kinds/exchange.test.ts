@@ -1,17 +1,16 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { exchangeSpecSchema } from '../../api/index.ts';
 import { exchangeKind } from './exchange.ts';
 import { fakeSecrets, noReferences } from './testing.ts';
 
 const desired = exchangeKind.desired(
-  {
+  exchangeSpecSchema.parse({
     name: 'events',
     vhost: 'shop',
     type: 'topic',
-    durable: true,
-    autoDelete: false,
     rabbitmqClusterReference: { name: 'rmq' },
-  },
+  }),
   noReferences,
 );
 assert.ok(desired.ok);
@@ -27,12 +26,13 @@ const live = {
 };
 
 describe('Exchange', () => {
-  it('declares a missing exchange durable, with its type and arguments', () => {
+  it('declares a missing exchange durable by default, with its type and arguments', () => {
     assert.deepEqual(exchangeKind.write(want, undefined, fakeSecrets), [
       {
-        method: 'PUT',
-        path: '/api/exchanges/shop/events',
-        body: { type: 'topic', durable: true, auto_delete: false, arguments: {} },
+        op: 'putExchange',
+        vhost: 'shop',
+        name: 'events',
+        settings: { type: 'topic', durable: true, auto_delete: false, arguments: {} },
       },
     ]);
   });
@@ -49,11 +49,8 @@ describe('Exchange', () => {
   });
 
   it('reports changed durability or arguments instead of losing them silently', () => {
-    const { conflict } = exchangeKind.compare(
-      { ...live, durable: false, arguments: { 'alternate-exchange': 'ae' } },
-      want,
-      fakeSecrets,
-    );
+    const changed = { ...live, durable: false, arguments: { 'alternate-exchange': 'ae' } };
+    const { conflict } = exchangeKind.compare(changed, want, fakeSecrets);
     assert.equal(conflict?.reason, 'ExchangePropertiesImmutable');
     assert.match(conflict.message, /durable is false/);
     assert.match(conflict.message, /argument alternate-exchange is "ae", the spec asks for \(unset\)/);
@@ -63,7 +60,8 @@ describe('Exchange', () => {
     assert.equal(exchangeKind.deletion(want, 'retain', live).action, 'retain');
     assert.deepEqual(exchangeKind.deletion(want, 'delete', live), {
       action: 'delete',
-      requests: [{ method: 'DELETE', path: '/api/exchanges/shop/events' }],
+      ops: [{ op: 'deleteExchange', vhost: 'shop', name: 'events' }],
     });
+    assert.deepEqual(exchangeKind.deletion(want, 'delete', undefined), { action: 'gone' });
   });
 });

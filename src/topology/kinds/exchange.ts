@@ -1,7 +1,8 @@
-// Exchange: identity (vhost, name); type, durability and arguments are fixed at declaration.
-import { apiPath, differingKeys, show } from './common.ts';
-import type { ExchangeSpec } from './specs.ts';
-import type { LiveExchange, TopologyKind } from './types.ts';
+// Exchange: identity (vhost, name); type, durability and arguments are fixed when it is declared.
+import type { ExchangeSpec } from '../../api/index.ts';
+import type { Exchange } from '../../rabbitmq/types.ts';
+import { differingKeys, show } from './common.ts';
+import type { TopologyKind } from './types.ts';
 
 export interface ExchangeWant {
   vhost: string;
@@ -19,9 +20,9 @@ const advice =
   'that change (alternate-exchange, federation), or delete the exchange on the broker so that Warren can ' +
   'declare it again (its bindings go with it).';
 
-export const exchangeKind: TopologyKind<ExchangeSpec, ExchangeWant, LiveExchange> = {
+export const exchangeKind: TopologyKind<ExchangeSpec, ExchangeWant, Exchange> = {
   kind: 'Exchange',
-  deletionPolicy: (spec) => spec.deletionPolicy ?? 'delete',
+  deletionPolicy: (spec) => spec.deletionPolicy,
   desired: (spec) => ({
     ok: true,
     want: {
@@ -33,7 +34,7 @@ export const exchangeKind: TopologyKind<ExchangeSpec, ExchangeWant, LiveExchange
       arguments: spec.arguments ?? {},
     },
   }),
-  brokerKey: (x) => `exchange\0${x.vhost}\0${x.name}`,
+  brokerKey: (x) => JSON.stringify(['exchange', x.vhost, x.name]),
   describe,
   dependencies: (x) => [{ type: 'vhost', name: x.vhost }],
   live: (state, x) => state.exchange(x.vhost, x.name),
@@ -53,10 +54,9 @@ export const exchangeKind: TopologyKind<ExchangeSpec, ExchangeWant, LiveExchange
     if (live.auto_delete !== want.autoDelete) {
       differences.push(`autoDelete is ${live.auto_delete}, the spec asks for ${want.autoDelete}`);
     }
-    const liveArgs = live.arguments ?? {};
-    for (const key of differingKeys(liveArgs, want.arguments)) {
+    for (const key of differingKeys(live.arguments, want.arguments)) {
       differences.push(
-        `argument ${key} is ${show(liveArgs[key])}, the spec asks for ${show(want.arguments[key])}`,
+        `argument ${key} is ${show(live.arguments[key])}, the spec asks for ${show(want.arguments[key])}`,
       );
     }
     if (differences.length === 0) return { changes: [] };
@@ -73,9 +73,10 @@ export const exchangeKind: TopologyKind<ExchangeSpec, ExchangeWant, LiveExchange
       ? []
       : [
           {
-            method: 'PUT',
-            path: apiPath('exchanges', want.vhost, want.name),
-            body: {
+            op: 'putExchange',
+            vhost: want.vhost,
+            name: want.name,
+            settings: {
               type: want.type,
               durable: want.durable,
               auto_delete: want.autoDelete,
@@ -83,13 +84,10 @@ export const exchangeKind: TopologyKind<ExchangeSpec, ExchangeWant, LiveExchange
             },
           },
         ],
-  freshRead: (x) => apiPath('exchanges', x.vhost, x.name),
+  fresh: (client, x) => client.getExchange(x.vhost, x.name),
   deletion: (want, policy, fresh) => {
     if (policy === 'retain') return { action: 'retain' };
     if (fresh === undefined) return { action: 'gone' };
-    return {
-      action: 'delete',
-      requests: [{ method: 'DELETE', path: apiPath('exchanges', want.vhost, want.name) }],
-    };
+    return { action: 'delete', ops: [{ op: 'deleteExchange', vhost: want.vhost, name: want.name }] };
   },
 };

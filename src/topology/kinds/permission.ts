@@ -1,7 +1,7 @@
-// Permission: identity (vhost, user); the three patterns are updated in place.
-import { apiPath } from './common.ts';
-import type { PermissionSpec } from './specs.ts';
-import type { LivePermission, TopologyKind } from './types.ts';
+// Permission: identity (vhost, user); the configure, write and read patterns are updated in place.
+import type { PermissionSpec } from '../../api/index.ts';
+import type { Permission } from '../../rabbitmq/types.ts';
+import type { TopologyKind } from './types.ts';
 
 export interface PermissionWant {
   vhost: string;
@@ -11,10 +11,7 @@ export interface PermissionWant {
   read: string;
 }
 
-const describe = (p: { vhost: string; user: string }) =>
-  `permissions of user "${p.user}" in vhost "${p.vhost}"`;
-
-export const permissionKind: TopologyKind<PermissionSpec, PermissionWant, LivePermission> = {
+export const permissionKind: TopologyKind<PermissionSpec, PermissionWant, Permission> = {
   kind: 'Permission',
   deletionPolicy: () => 'delete',
   desired: (spec, refs) => {
@@ -25,18 +22,17 @@ export const permissionKind: TopologyKind<PermissionSpec, PermissionWant, LivePe
         return {
           ok: false,
           reason: 'DependencyNotFound',
-          message: `User "${spec.userReference.name}" does not exist or has no username yet; waiting for it.`,
+          message: `User "${spec.userReference.name}" does not exist in this namespace or has no username yet; waiting for it.`,
         };
       }
     }
-    if (user === undefined) {
-      return { ok: false, reason: 'InvalidSpec', message: 'set one of user and userReference' };
-    }
+    if (user === undefined)
+      return { ok: false, reason: 'InvalidSpec', message: 'Set one of user and userReference.' };
     const { configure = '', write = '', read = '' } = spec.permissions;
     return { ok: true, want: { vhost: spec.vhost, user, configure, write, read } };
   },
-  brokerKey: (p) => `permission\0${p.vhost}\0${p.user}`,
-  describe,
+  brokerKey: (p) => JSON.stringify(['permission', p.vhost, p.user]),
+  describe: (p) => `permissions of user "${p.user}" in vhost "${p.vhost}"`,
   dependencies: (p) => [
     { type: 'vhost', name: p.vhost },
     { type: 'user', name: p.user },
@@ -47,17 +43,15 @@ export const permissionKind: TopologyKind<PermissionSpec, PermissionWant, LivePe
   }),
   write: (want) => [
     {
-      method: 'PUT',
-      path: apiPath('permissions', want.vhost, want.user),
-      body: { configure: want.configure, write: want.write, read: want.read },
+      op: 'putPermission',
+      vhost: want.vhost,
+      user: want.user,
+      settings: { configure: want.configure, write: want.write, read: want.read },
     },
   ],
-  freshRead: (p) => apiPath('permissions', p.vhost, p.user),
+  fresh: (client, p) => client.getPermission(p.vhost, p.user),
   deletion: (want, _policy, fresh) =>
     fresh === undefined
       ? { action: 'gone' }
-      : {
-          action: 'delete',
-          requests: [{ method: 'DELETE', path: apiPath('permissions', want.vhost, want.user) }],
-        },
+      : { action: 'delete', ops: [{ op: 'deletePermission', vhost: want.vhost, user: want.user }] },
 };

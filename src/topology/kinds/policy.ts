@@ -1,7 +1,8 @@
-// Policy: identity (vhost, name); everything else is updated in place.
-import { apiPath, sameJson } from './common.ts';
-import type { PolicySpec } from './specs.ts';
-import type { LivePolicy, TopologyKind } from './types.ts';
+// Policy: identity (vhost, name); pattern, apply-to, priority and definition are updated in place.
+import type { PolicySpec } from '../../api/index.ts';
+import type { Policy } from '../../rabbitmq/types.ts';
+import { sameJson } from './common.ts';
+import type { TopologyKind } from './types.ts';
 
 export interface PolicyWant {
   vhost: string;
@@ -12,7 +13,7 @@ export interface PolicyWant {
   definition: Record<string, unknown>;
 }
 
-export const policyKind: TopologyKind<PolicySpec, PolicyWant, LivePolicy> = {
+export const policyKind: TopologyKind<PolicySpec, PolicyWant, Policy> = {
   kind: 'Policy',
   deletionPolicy: () => 'delete',
   desired: (spec) => ({
@@ -21,12 +22,12 @@ export const policyKind: TopologyKind<PolicySpec, PolicyWant, LivePolicy> = {
       vhost: spec.vhost,
       name: spec.name,
       pattern: spec.pattern,
-      applyTo: spec.applyTo ?? 'all',
-      priority: spec.priority ?? 0,
+      applyTo: spec.applyTo,
+      priority: spec.priority,
       definition: spec.definition,
     },
   }),
-  brokerKey: (p) => `policy\0${p.vhost}\0${p.name}`,
+  brokerKey: (p) => JSON.stringify(['policy', p.vhost, p.name]),
   describe: (p) => `policy "${p.name}" in vhost "${p.vhost}"`,
   dependencies: (p) => [{ type: 'vhost', name: p.vhost }],
   live: (state, p) => state.policy(p.vhost, p.name),
@@ -40,9 +41,10 @@ export const policyKind: TopologyKind<PolicySpec, PolicyWant, LivePolicy> = {
   },
   write: (want) => [
     {
-      method: 'PUT',
-      path: apiPath('policies', want.vhost, want.name),
-      body: {
+      op: 'putPolicy',
+      vhost: want.vhost,
+      name: want.name,
+      settings: {
         pattern: want.pattern,
         definition: want.definition,
         priority: want.priority,
@@ -50,12 +52,9 @@ export const policyKind: TopologyKind<PolicySpec, PolicyWant, LivePolicy> = {
       },
     },
   ],
-  freshRead: (p) => apiPath('policies', p.vhost, p.name),
+  fresh: (client, p) => client.getPolicy(p.vhost, p.name),
   deletion: (want, _policy, fresh) =>
     fresh === undefined
       ? { action: 'gone' }
-      : {
-          action: 'delete',
-          requests: [{ method: 'DELETE', path: apiPath('policies', want.vhost, want.name) }],
-        },
+      : { action: 'delete', ops: [{ op: 'deletePolicy', vhost: want.vhost, name: want.name }] },
 };

@@ -1,85 +1,78 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { queueSpecSchema } from '../../api/index.ts';
+import type { Queue } from '../../rabbitmq/types.ts';
 import { queueKind, type QueueWant } from './queue.ts';
 import { fakeSecrets, noReferences } from './testing.ts';
-import type { QueueSpec } from './specs.ts';
 
-const spec = (over: Partial<QueueSpec> = {}): QueueSpec => ({
-  name: 'orders',
-  vhost: '/',
-  durable: true,
-  autoDelete: false,
-  deletionPolicy: 'delete',
-  rabbitmqClusterReference: { name: 'rmq' },
-  ...over,
-});
-
-function want(over: Partial<QueueSpec> = {}): QueueWant {
-  const result = queueKind.desired(spec(over), noReferences);
+function want(spec: Record<string, unknown> = {}): QueueWant {
+  const parsed = queueSpecSchema.parse({
+    name: 'orders',
+    rabbitmqClusterReference: { name: 'rmq' },
+    ...spec,
+  });
+  const result = queueKind.desired(parsed, noReferences);
   assert.ok(result.ok);
   return result.want;
 }
 
+const live = (over: Partial<Queue> = {}): Queue => ({
+  name: 'orders',
+  vhost: '/',
+  durable: true,
+  auto_delete: false,
+  arguments: {},
+  ...over,
+});
+
 describe('Queue desired state', () => {
-  it('declares the type as the x-queue-type argument', () => {
-    const requests = queueKind.write(
-      want({ type: 'quorum', arguments: { 'x-max-length': 10 } }),
-      undefined,
-      fakeSecrets,
-    );
-    assert.deepEqual(requests, [
-      {
-        method: 'PUT',
-        path: '/api/queues/%2F/orders',
-        body: {
-          durable: true,
-          auto_delete: false,
-          arguments: { 'x-max-length': 10, 'x-queue-type': 'quorum' },
+  it('declares a durable queue by default, with the type as the x-queue-type argument', () => {
+    assert.deepEqual(
+      queueKind.write(want({ type: 'quorum', arguments: { 'x-max-length': 10 } }), undefined, fakeSecrets),
+      [
+        {
+          op: 'putQueue',
+          vhost: '/',
+          name: 'orders',
+          settings: {
+            durable: true,
+            auto_delete: false,
+            arguments: { 'x-max-length': 10, 'x-queue-type': 'quorum' },
+          },
         },
-      },
-    ]);
+      ],
+    );
   });
 
   it('leaves the type to the vhost default when the spec has none', () => {
-    const [request] = queueKind.write(want(), undefined, fakeSecrets);
-    assert.deepEqual(request?.body, { durable: true, auto_delete: false, arguments: {} });
+    const [op] = queueKind.write(want(), undefined, fakeSecrets);
+    assert.ok(op?.op === 'putQueue');
+    assert.deepEqual(op.settings.arguments, {});
   });
 
   it('never writes to an existing queue', () => {
-    const live = { name: 'orders', durable: true, auto_delete: false, arguments: {} };
-    assert.deepEqual(queueKind.write(want(), live, fakeSecrets), []);
+    assert.deepEqual(queueKind.write(want(), live(), fakeSecrets), []);
   });
 });
 
 describe('Queue comparison', () => {
   it('finds a queue declared with the same properties in sync, whatever the argument order', () => {
-    const live = {
-      name: 'orders',
-      type: 'quorum',
-      durable: true,
-      auto_delete: false,
-      arguments: { b: 2, a: 1, 'x-queue-type': 'quorum' },
-    };
+    const current = live({ arguments: { b: 2, a: 1, 'x-queue-type': 'quorum' } });
     assert.deepEqual(
-      queueKind.compare(live, want({ type: 'quorum', arguments: { a: 1, b: 2 } }), fakeSecrets),
-      { changes: [] },
+      queueKind.compare(current, want({ type: 'quorum', arguments: { a: 1, b: 2 } }), fakeSecrets),
+      {
+        changes: [],
+      },
     );
   });
 
   it('ignores the type when the spec leaves it to the broker', () => {
-    const live = {
-      name: 'orders',
-      type: 'quorum',
-      durable: true,
-      auto_delete: false,
-      arguments: { 'x-queue-type': 'quorum' },
-    };
-    assert.equal(queueKind.compare(live, want(), fakeSecrets).conflict, undefined);
+    const current = live({ arguments: { 'x-queue-type': 'quorum' } });
+    assert.equal(queueKind.compare(current, want(), fakeSecrets).conflict, undefined);
   });
 
   it('reports another type as a conflict that says what differs and what to do', () => {
-    const live = { name: 'orders', type: 'classic', durable: true, auto_delete: false, arguments: {} };
-    const { conflict, changes } = queueKind.compare(live, want({ type: 'quorum' }), fakeSecrets);
+    const { conflict, changes } = queueKind.compare(live(), want({ type: 'quorum' }), fakeSecrets);
     assert.deepEqual(changes, []);
     assert.equal(conflict?.reason, 'QueuePropertiesImmutable');
     assert.match(conflict.message, /type is classic, the spec asks for quorum/);
@@ -87,20 +80,22 @@ describe('Queue comparison', () => {
   });
 
   it('reports other arguments and durability as a conflict', () => {
-    const live = { name: 'orders', durable: false, auto_delete: false, arguments: { 'x-message-ttl': 1000 } };
-    const { conflict } = queueKind.compare(live, want({ arguments: { 'x-message-ttl': 2000 } }), fakeSecrets);
+    const current = live({ durable: false, arguments: { 'x-message-ttl': 1000 } });
+    const { conflict } = queueKind.compare(
+      current,
+      want({ arguments: { 'x-message-ttl': 2000 } }),
+      fakeSecrets,
+    );
     assert.match(conflict?.message ?? '', /durable is false, the spec asks for true/);
     assert.match(conflict?.message ?? '', /argument x-message-ttl is 1000, the spec asks for 2000/);
   });
 });
 
 describe('Queue deletion', () => {
-  const classic = (messages: number) => ({
-    name: 'orders',
-    type: 'classic',
-    durable: true,
-    auto_delete: false,
-    messages,
+  const classic = (messages: number) => ({ ...live(), type: 'classic', messages, consumers: 0 });
+  const deleteOp = (ifEmpty: boolean) => ({
+    action: 'delete',
+    ops: [{ op: 'deleteQueue', vhost: '/', name: 'orders', ifEmpty, ifUnused: false }],
   });
 
   it('keeps a queue that still holds messages', () => {
@@ -110,31 +105,17 @@ describe('Queue deletion', () => {
     assert.match(step.message, /3 message\(s\)/);
   });
 
-  it('deletes an empty classic queue with if-empty, so that the broker refuses it if messages arrive meanwhile', () => {
-    assert.deepEqual(queueKind.deletion(want(), 'delete', classic(0)), {
-      action: 'delete',
-      requests: [{ method: 'DELETE', path: '/api/queues/%2F/orders?if-empty=true' }],
-    });
-  });
-
-  it('deletes an empty quorum queue without the flags quorum queues reject', () => {
-    const live = { name: 'orders', type: 'quorum', durable: true, auto_delete: false, messages: 0 };
-    assert.deepEqual(queueKind.deletion(want({ type: 'quorum' }), 'delete', live), {
-      action: 'delete',
-      requests: [{ method: 'DELETE', path: '/api/queues/%2F/orders' }],
-    });
+  it('deletes an empty queue with if-empty, so that the broker refuses it if messages arrive meanwhile', () => {
+    assert.deepEqual(queueKind.deletion(want(), 'delete', classic(0)), deleteOp(true));
   });
 
   it('waits for a quorum queue to report its message count before deleting it', () => {
-    const live = { name: 'orders', type: 'quorum', durable: true, auto_delete: false };
-    assert.equal(queueKind.deletion(want({ type: 'quorum' }), 'delete', live).action, 'blocked');
+    const fresh = { ...live({ arguments: { 'x-queue-type': 'quorum' } }), type: 'quorum' };
+    assert.equal(queueKind.deletion(want({ type: 'quorum' }), 'delete', fresh).action, 'blocked');
   });
 
   it('deletes a queue with its messages under delete-with-data', () => {
-    assert.deepEqual(queueKind.deletion(want(), 'delete-with-data', classic(5)), {
-      action: 'delete',
-      requests: [{ method: 'DELETE', path: '/api/queues/%2F/orders' }],
-    });
+    assert.deepEqual(queueKind.deletion(want(), 'delete-with-data', classic(5)), deleteOp(false));
   });
 
   it('keeps a consumed queue when deleteIfUnused is set', () => {

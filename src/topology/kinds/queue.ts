@@ -1,7 +1,9 @@
-// Queue: identity (vhost, name); every property is fixed at declaration, so a difference is a conflict.
-import { apiPath, differingKeys, show } from './common.ts';
-import type { QueueSpec } from './specs.ts';
-import type { DeletionStep, LiveQueue, TopologyKind } from './types.ts';
+// Queue: identity (vhost, name). Every property is fixed when the queue is declared, so a difference is a
+// conflict to report, never a reason to delete and recreate a queue that may hold messages.
+import type { QueueSpec } from '../../api/index.ts';
+import type { Queue, QueueDetails } from '../../rabbitmq/types.ts';
+import { differingKeys, show } from './common.ts';
+import type { DeletionStep, TopologyKind } from './types.ts';
 
 export interface QueueWant {
   vhost: string;
@@ -15,44 +17,48 @@ export interface QueueWant {
   deleteIfUnused: boolean;
 }
 
-const queueTypeArgument = 'x-queue-type';
+const typeArgument = 'x-queue-type';
 
 function withoutType(args: Record<string, unknown> | undefined): Record<string, unknown> {
-  const { [queueTypeArgument]: _type, ...rest } = args ?? {};
+  const { [typeArgument]: _type, ...rest } = args ?? {};
   return rest;
 }
 
-/** The type the broker reports, or derives from the arguments; classic when it says nothing. */
-export function liveQueueType(live: LiveQueue): string {
-  const fromArgs = live.arguments?.[queueTypeArgument];
-  return live.type ?? (typeof fromArgs === 'string' ? fromArgs : 'classic');
+/** The type a queue reports, or carries in its arguments; classic when it says nothing. */
+export function queueTypeOf(queue: { type?: string; arguments?: Record<string, unknown> }): string {
+  const fromArgs = queue.arguments?.[typeArgument];
+  return queue.type ?? (typeof fromArgs === 'string' ? fromArgs : 'classic');
 }
 
-const describe = (q: { vhost: string; name: string }) => `queue "${q.name}" in vhost "${q.vhost}"`;
+export const describeQueue = (q: { vhost: string; name: string }) =>
+  `queue "${q.name}" in vhost "${q.vhost}"`;
 
-export const queueKind: TopologyKind<QueueSpec, QueueWant, LiveQueue> = {
+export const queueKind: TopologyKind<QueueSpec, QueueWant, Queue> = {
   kind: 'Queue',
   deletionPolicy: (spec) => spec.deletionPolicy,
-  desired: (spec) => ({
-    ok: true,
-    want: {
-      vhost: spec.vhost,
-      name: spec.name,
-      type: spec.type ?? (spec.arguments?.[queueTypeArgument] as string | undefined),
-      durable: spec.durable,
-      autoDelete: spec.autoDelete,
-      arguments: withoutType(spec.arguments),
-      deleteIfUnused: spec.deleteIfUnused ?? false,
-    },
-  }),
-  brokerKey: (q) => `queue\0${q.vhost}\0${q.name}`,
-  describe,
+  desired: (spec) => {
+    const typeArg = spec.arguments?.[typeArgument];
+    return {
+      ok: true,
+      want: {
+        vhost: spec.vhost,
+        name: spec.name,
+        type: spec.type ?? (typeof typeArg === 'string' ? typeArg : undefined),
+        durable: spec.durable,
+        autoDelete: spec.autoDelete,
+        arguments: withoutType(spec.arguments),
+        deleteIfUnused: spec.deleteIfUnused ?? false,
+      },
+    };
+  },
+  brokerKey: (q) => JSON.stringify(['queue', q.vhost, q.name]),
+  describe: describeQueue,
   dependencies: (q) => [{ type: 'vhost', name: q.vhost }],
   live: (state, q) => state.queue(q.vhost, q.name),
   compare: (live, want) => {
     const differences: string[] = [];
-    if (want.type !== undefined && liveQueueType(live) !== want.type) {
-      differences.push(`type is ${liveQueueType(live)}, the spec asks for ${want.type}`);
+    if (want.type !== undefined && queueTypeOf(live) !== want.type) {
+      differences.push(`type is ${queueTypeOf(live)}, the spec asks for ${want.type}`);
     }
     if (live.durable !== want.durable)
       differences.push(`durable is ${live.durable}, the spec asks for ${want.durable}`);
@@ -71,73 +77,84 @@ export const queueKind: TopologyKind<QueueSpec, QueueWant, LiveQueue> = {
       conflict: {
         reason: 'QueuePropertiesImmutable',
         message:
-          `${describe(want)} exists with other properties: ${differences.join('; ')}. RabbitMQ cannot change a ` +
-          'queue in place and Warren never deletes a queue to recreate it. Align the spec with the queue, use a ' +
-          'Policy for settings that change, or create a queue under a new name and move consumers to it.',
+          `${describeQueue(want)} exists with other properties: ${differences.join('; ')}. RabbitMQ cannot change ` +
+          'a queue in place and Warren never deletes a queue to recreate it. Align the spec with the queue, use ' +
+          'a Policy for settings that change, or create a queue under a new name and move consumers to it.',
       },
     };
   },
   write: (want, live) => {
     if (live) return []; // an existing queue cannot be altered; compare() reports any difference
-    const args =
-      want.type === undefined ? want.arguments : { ...want.arguments, [queueTypeArgument]: want.type };
+    const args = want.type === undefined ? want.arguments : { ...want.arguments, [typeArgument]: want.type };
     return [
       {
-        method: 'PUT',
-        path: apiPath('queues', want.vhost, want.name),
-        body: { durable: want.durable, auto_delete: want.autoDelete, arguments: args },
+        op: 'putQueue',
+        vhost: want.vhost,
+        name: want.name,
+        settings: { durable: want.durable, auto_delete: want.autoDelete, arguments: args },
       },
     ];
   },
-  freshRead: (q) => apiPath('queues', q.vhost, q.name),
-  deletion: (want, policy, fresh) => queueDeletion(want, policy, fresh as FreshQueue | undefined),
+  fresh: (client, q) => client.getQueue(q.vhost, q.name),
+  deletion: (want, policy, fresh) => queueDeletion(want, policy, fresh as QueueDetails | undefined),
 };
 
-interface FreshQueue extends LiveQueue {
-  consumers?: number;
-}
-
 /**
- * Deletes a queue only as far as the policy allows. `if-empty` makes the broker itself refuse a classic queue
- * that filled up since the fresh read; quorum queues and streams reject that flag, so for them the fresh
- * message count is the check.
+ * Deletes a queue only as far as the policy allows, judged on a fresh read. `if-empty` also makes the broker
+ * refuse a classic queue that filled up since that read (the client falls back to a count check for quorum
+ * queues and streams, which reject the flag).
  */
-export function queueDeletion(want: QueueWant, policy: string, fresh: FreshQueue | undefined): DeletionStep {
+export function queueDeletion(
+  want: QueueWant,
+  policy: string,
+  fresh: QueueDetails | undefined,
+): DeletionStep {
   if (policy === 'retain') return { action: 'retain' };
   if (fresh === undefined) return { action: 'gone' };
-  const path = apiPath('queues', want.vhost, want.name);
-  if (policy === 'delete-with-data') return { action: 'delete', requests: [{ method: 'DELETE', path }] };
-  const type = liveQueueType(fresh);
-  if (fresh.messages === undefined && type !== 'classic') {
+  const remove = (ifEmpty: boolean): DeletionStep => ({
+    action: 'delete',
+    ops: [
+      {
+        op: 'deleteQueue',
+        vhost: want.vhost,
+        name: want.name,
+        ifEmpty,
+        ifUnused: ifEmpty && want.deleteIfUnused,
+      },
+    ],
+  });
+  if (policy === 'delete-with-data') return remove(false);
+  if (fresh.messages === undefined && queueTypeOf(fresh) !== 'classic') {
     return {
       action: 'blocked',
       reason: 'DeletionPending',
-      message: `${describe(want)} has not reported its message count yet; deletion is retried until it has.`,
+      message: `${describeQueue(want)} has not reported its message count yet; deletion is retried until it has.`,
     };
   }
-  if ((fresh.messages ?? 0) > 0) {
-    return {
-      action: 'blocked',
-      reason: 'DeletionBlockedByMessages',
-      message:
-        `${describe(want)} still holds ${fresh.messages} message(s), so it is kept (deletionPolicy: delete). ` +
-        'Deletion completes once it is empty; set deletionPolicy to delete-with-data to delete it with its ' +
-        'messages, or to retain to keep it and let the Queue go.',
-    };
-  }
+  if ((fresh.messages ?? 0) > 0) return blockedByMessages(want, fresh.messages ?? 0);
   if (want.deleteIfUnused && (fresh.consumers ?? 0) > 0) {
     return {
       action: 'blocked',
       reason: 'DeletionBlockedByConsumers',
       message:
-        `${describe(want)} still has ${fresh.consumers} consumer(s) and deleteIfUnused is set, so it is kept ` +
-        'until they leave.',
+        `${describeQueue(want)} still has ${fresh.consumers} consumer(s) and deleteIfUnused is set, so it is ` +
+        'kept until they leave.',
     };
   }
-  const flags =
-    type === 'classic' ? ['if-empty=true', ...(want.deleteIfUnused ? ['if-unused=true'] : [])] : [];
+  return remove(true);
+}
+
+export function blockedByMessages(
+  want: { vhost: string; name: string },
+  messages: number | undefined,
+): DeletionStep {
+  const count = messages === undefined ? 'messages' : `${messages} message(s)`;
   return {
-    action: 'delete',
-    requests: [{ method: 'DELETE', path: flags.length ? `${path}?${flags.join('&')}` : path }],
+    action: 'blocked',
+    reason: 'DeletionBlockedByMessages',
+    message:
+      `${describeQueue(want)} still holds ${count}, so it is kept (deletionPolicy: delete). Deletion completes ` +
+      'once it is empty; set deletionPolicy to delete-with-data to delete it with its messages, or to retain ' +
+      'to keep it and let the Queue go.',
   };
 }

@@ -1,5 +1,7 @@
 // Test helpers for kind definitions (imported by *.test.ts only).
-import type { References, SecretOps } from './types.ts';
+import { buildSnapshot } from '../../rabbitmq/definitions.ts';
+import type { Definitions, ListedVhost } from '../../rabbitmq/types.ts';
+import type { BrokerState, References, SecretOps } from './types.ts';
 
 /** Transparent "hashing": enough to tell which password a hash was made from, and visibly not real. */
 export const fakeSecrets: SecretOps = {
@@ -11,3 +13,8 @@ export const fakeSecrets: SecretOps = {
 };
 
 export const noReferences: References = { userName: () => undefined, credentials: () => undefined };
+
+/** A broker state as the snapshot would hold it after reading these definitions. */
+export function stateOf(definitions: Definitions, vhosts: ListedVhost[] = []): BrokerState {
+  return buildSnapshot('test', Date.now(), { definitions, vhosts });
+}

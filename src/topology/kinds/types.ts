@@ -1,19 +1,53 @@
 // The contract between the generic topology reconciler and one kind.
 //
-// A kind says, with pure functions only, where its object lives on the broker, what the spec asks for,
-// whether the live object matches, which requests converge it and how it is deleted safely. The
-// reconciler does the I/O around these functions (cache, snapshot, HTTP, status, Events), so everything a
-// kind decides can be tested without a server.
+// A kind says, with pure functions, where its object lives on the broker, what the spec asks for, whether
+// the live object matches, which writes converge it and how it is deleted safely. The reconciler does the
+// I/O around these functions (cache, snapshot, management API, status, Events), so everything a kind
+// decides can be tested without a server. The one exception is `fresh`, the read a deletion needs.
+import type { BrokerSnapshot } from '../../rabbitmq/definitions.ts';
+import type { ManagementClient } from '../../rabbitmq/management.ts';
+import type {
+  Binding,
+  ExchangeSettings,
+  PermissionSettings,
+  PolicySettings,
+  QueueSettings,
+  UserSettings,
+  VhostSettings,
+} from '../../rabbitmq/types.ts';
 
 /** `delete` keeps objects that still hold messages; `delete-with-data` does not; `retain` never deletes. */
 export type DeletionPolicy = 'delete' | 'delete-with-data' | 'retain';
 
-/** One write to the management API, described for logs and Events (never with a secret in `what`). */
-export interface BrokerRequest {
-  method: 'PUT' | 'POST' | 'DELETE';
-  path: string;
-  body?: unknown;
-}
+/** What a kind reads of a broker: the shared snapshot (or anything shaped like it, in tests). */
+export type BrokerState = Pick<
+  BrokerSnapshot,
+  'vhost' | 'user' | 'permission' | 'exchange' | 'queue' | 'policy' | 'hasBinding'
+>;
+
+/**
+ * One write, named after the management client method that performs it. The client applies every
+ * successful write to the shared snapshot, so the next reconcile sees it without a refetch.
+ */
+export type BrokerOp =
+  | { op: 'putVhost'; name: string; settings: VhostSettings }
+  | { op: 'deleteVhost'; name: string }
+  | { op: 'putVhostLimit'; vhost: string; limit: string; value: number }
+  | { op: 'deleteVhostLimit'; vhost: string; limit: string }
+  | { op: 'putUser'; name: string; settings: UserSettings }
+  | { op: 'deleteUser'; name: string }
+  | { op: 'putUserLimit'; user: string; limit: string; value: number }
+  | { op: 'deleteUserLimit'; user: string; limit: string }
+  | { op: 'putPermission'; vhost: string; user: string; settings: PermissionSettings }
+  | { op: 'deletePermission'; vhost: string; user: string }
+  | { op: 'putExchange'; vhost: string; name: string; settings: ExchangeSettings }
+  | { op: 'deleteExchange'; vhost: string; name: string }
+  | { op: 'putQueue'; vhost: string; name: string; settings: QueueSettings }
+  | { op: 'deleteQueue'; vhost: string; name: string; ifEmpty: boolean; ifUnused: boolean }
+  | { op: 'createBinding'; binding: Binding }
+  | { op: 'deleteBinding'; binding: Binding }
+  | { op: 'putPolicy'; vhost: string; name: string; settings: PolicySettings }
+  | { op: 'deletePolicy'; vhost: string; name: string };
 
 /** A difference the broker cannot resolve in place: reported, never "fixed" by delete and recreate. */
 export interface Conflict {
@@ -22,134 +56,32 @@ export interface Conflict {
 }
 
 export interface Comparison {
-  /** Human-readable fields that differ and can be written in place, e.g. `tags`, `limits.max-queues`. */
+  /** Names of the fields that differ and can be written in place (`tags`, `limits.max-queues`); never values. */
   changes: string[];
   conflict?: Conflict;
 }
 
-/** An object the kind needs on the broker before it can be declared (a vhost, a user, a queue...). */
+/** An object the kind needs on the broker before it can be declared. */
 export interface Dependency {
   type: 'vhost' | 'user' | 'exchange' | 'queue';
   vhost?: string;
   name: string;
 }
 
-/** Read access to one broker's topology, as of the last snapshot. */
-export interface BrokerState {
-  vhost(name: string): LiveVhost | undefined;
-  user(name: string): LiveUser | undefined;
-  permission(vhost: string, user: string): LivePermission | undefined;
-  exchange(vhost: string, name: string): LiveExchange | undefined;
-  queue(vhost: string, name: string): LiveQueue | undefined;
-  bindings(
-    vhost: string,
-    source: string,
-    destinationType: 'queue' | 'exchange',
-    destination: string,
-  ): LiveBinding[];
-  policy(vhost: string, name: string): LivePolicy | undefined;
-}
-
-/** Broker shapes as the management API reports them (definitions export and list endpoints). */
-export interface LiveVhost {
-  name: string;
-  description?: string;
-  tags?: string[] | string;
-  default_queue_type?: string;
-  tracing?: boolean;
-  limits?: Record<string, number>;
-  metadata?: { description?: string; tags?: string[]; default_queue_type?: string };
-}
-
-export interface LiveUser {
-  name: string;
-  password_hash: string;
-  hashing_algorithm?: string;
-  tags: string[] | string;
-  limits?: Record<string, number>;
-}
-
-export interface LivePermission {
-  user: string;
-  vhost: string;
-  configure: string;
-  write: string;
-  read: string;
-}
-
-export interface LiveExchange {
-  name: string;
-  vhost?: string;
-  type: string;
-  durable: boolean;
-  auto_delete: boolean;
-  internal?: boolean;
-  arguments?: Record<string, unknown>;
-}
-
-export interface LiveQueue {
-  name: string;
-  vhost?: string;
-  type?: string;
-  durable: boolean;
-  auto_delete: boolean;
-  arguments?: Record<string, unknown>;
-  messages?: number;
-}
-
-export interface LiveBinding {
-  source: string;
-  vhost?: string;
-  destination: string;
-  destination_type: 'queue' | 'exchange';
-  routing_key: string;
-  arguments?: Record<string, unknown>;
-  properties_key?: string;
-}
-
-export interface LivePolicy {
-  name: string;
-  vhost?: string;
-  pattern: string;
-  'apply-to': string;
-  definition: Record<string, unknown>;
-  priority: number;
-}
-
 /** The outcome of computing the desired broker object from a spec. */
 export type Desired<W> = { ok: true; want: W } | { ok: false; reason: string; message: string };
 
 /**
- * What to do to delete the broker object, decided from a fresh read made right before deleting (the snapshot
- * may be a minute old, and a message count must not be).
+ * What to do to delete the broker object, decided from a fresh read made right before deleting (the
+ * snapshot may be a minute old, and a message count must not be).
  */
 export type DeletionStep =
   | { action: 'gone' }
   | { action: 'retain' }
   | { action: 'blocked'; reason: string; message: string }
-  | { action: 'delete'; requests: BrokerRequest[] };
+  | { action: 'delete'; ops: BrokerOp[] };
 
-export interface TopologyKind<Spec, W, Live> {
-  kind: string;
-  /** Whether the kind has a `deletionPolicy` at all; kinds without one always delete. */
-  deletionPolicy: (spec: Spec) => DeletionPolicy;
-  /** The desired broker object from the spec and resolved references; pure. */
-  desired: (spec: Spec, refs: References) => Desired<W>;
-  /** A stable key of the broker object, shared by every resource that declares the same object. */
-  brokerKey: (want: W) => string;
-  /** `queue "orders" in vhost "/"`: how messages name the object. */
-  describe: (want: W) => string;
-  dependencies: (want: W) => Dependency[];
-  live: (state: BrokerState, want: W) => Live | undefined;
-  compare: (live: Live, want: W, secrets: SecretOps) => Comparison;
-  /** The requests that make the broker match `want`, given what is there now (undefined = absent). */
-  write: (want: W, live: Live | undefined, secrets: SecretOps) => BrokerRequest[];
-  /** The path to GET right before deleting; its body (or undefined on 404) feeds `deletion`. */
-  freshRead: (want: W) => string;
-  deletion: (want: W, policy: DeletionPolicy, fresh: unknown) => DeletionStep;
-}
-
-/** References a spec may need resolved before it has a broker shape (Permission's `userReference`). */
+/** References a spec may need resolved before it has a broker shape. */
 export interface References {
   /** The broker username of a User resource in the same namespace, once it has one. */
   userName(name: string): string | undefined;
@@ -167,5 +99,24 @@ export interface UserCredentials {
 /** Password handling, injected so that kinds stay pure and tests deterministic. */
 export interface SecretOps {
   hashPassword(password: string): { password_hash: string; hashing_algorithm: string };
-  passwordMatches(password: string, passwordHash: string, algorithm: string | undefined): boolean;
+  passwordMatches(password: string, passwordHash: string, algorithm: string): boolean;
+}
+
+export interface TopologyKind<Spec, W, Live> {
+  kind: string;
+  deletionPolicy: (spec: Spec) => DeletionPolicy;
+  /** The desired broker object from the spec and resolved references; pure. */
+  desired: (spec: Spec, refs: References) => Desired<W>;
+  /** A stable key of the broker object, shared by every resource that declares the same object. */
+  brokerKey: (want: W) => string;
+  /** `queue "orders" in vhost "/"`: how messages name the object. */
+  describe: (want: W) => string;
+  dependencies: (want: W) => Dependency[];
+  live: (state: BrokerState, want: W) => Live | undefined;
+  compare: (live: Live, want: W, secrets: SecretOps) => Comparison;
+  /** The writes that make the broker match `want`, given what is there now (undefined = absent). */
+  write: (want: W, live: Live | undefined, secrets: SecretOps) => BrokerOp[];
+  /** Reads what deletion must decide on, right before deleting; undefined when the object is gone. */
+  fresh: (client: ManagementClient, want: W) => Promise<unknown>;
+  deletion: (want: W, policy: DeletionPolicy, fresh: unknown) => DeletionStep;
 }

@@ -1,9 +1,10 @@
 // User: identity (username, from the credentials Secret); password, tags and limits are updated in place.
 // The password is compared by hashing it with the salt of the stored hash, so an unchanged password is never
 // rewritten, and it never appears in a change list, an Event or a message.
-import { apiPath, limitChanges, limitRequests, sameJson, tagList } from './common.ts';
-import type { UserSpec } from './specs.ts';
-import type { BrokerRequest, LiveUser, SecretOps, TopologyKind, UserCredentials } from './types.ts';
+import type { UserSpec } from '../../api/index.ts';
+import type { User } from '../../rabbitmq/types.ts';
+import { limitChanges, limitOps, sameJson, tagList } from './common.ts';
+import type { BrokerOp, SecretOps, TopologyKind, UserCredentials } from './types.ts';
 
 export interface UserWant {
   name: string;
@@ -15,20 +16,20 @@ export interface UserWant {
 /** The algorithm assumed for an imported `passwordHash`: the broker's default, and `rabbitmqctl hash_password`'s. */
 export const importedHashAlgorithm = 'rabbit_password_hashing_sha256';
 
-function userFieldChanges(live: LiveUser, want: UserWant, secrets: SecretOps): string[] {
+function settingChanges(live: User, want: UserWant, secrets: SecretOps): string[] {
   const changes: string[] = [];
   if (!sameJson(tagList(live.tags), want.tags)) changes.push('tags');
   const { password, passwordHash } = want.credentials;
   const passwordDiffers =
     passwordHash !== undefined
       ? live.password_hash !== passwordHash ||
-        (passwordHash !== '' && (live.hashing_algorithm ?? importedHashAlgorithm) !== importedHashAlgorithm)
+        (passwordHash !== '' && live.hashing_algorithm !== importedHashAlgorithm)
       : !secrets.passwordMatches(password ?? '', live.password_hash, live.hashing_algorithm);
   if (passwordDiffers) changes.push('password');
   return changes;
 }
 
-export const userKind: TopologyKind<UserSpec, UserWant, LiveUser> = {
+export const userKind: TopologyKind<UserSpec, UserWant, User> = {
   kind: 'User',
   deletionPolicy: () => 'delete',
   desired: (spec, refs) => {
@@ -38,7 +39,7 @@ export const userKind: TopologyKind<UserSpec, UserWant, LiveUser> = {
         ok: false,
         reason: 'CredentialsNotFound',
         message: spec.importCredentialsSecret
-          ? `Secret "${spec.importCredentialsSecret.name}" does not exist or lacks the username and password (or passwordHash) keys.`
+          ? `Secret "${spec.importCredentialsSecret.name}" does not exist or lacks the keys username and password (or passwordHash).`
           : 'The generated credentials Secret is not available yet.',
       };
     }
@@ -47,33 +48,29 @@ export const userKind: TopologyKind<UserSpec, UserWant, LiveUser> = {
     if (spec.limits?.channels !== undefined) limits['max-channels'] = spec.limits.channels;
     return { ok: true, want: { name: credentials.username, credentials, tags: tagList(spec.tags), limits } };
   },
-  brokerKey: (u) => `user\0${u.name}`,
+  brokerKey: (u) => JSON.stringify(['user', u.name]),
   describe: (u) => `user "${u.name}"`,
   dependencies: () => [],
   live: (state, u) => state.user(u.name),
   compare: (live, want, secrets) => ({
-    changes: [...userFieldChanges(live, want, secrets), ...limitChanges(want.limits, live.limits)],
+    changes: [...settingChanges(live, want, secrets), ...limitChanges(want.limits, live.limits)],
   }),
   write: (want, live, secrets) => {
-    const requests: BrokerRequest[] = [];
-    if (!live || userFieldChanges(live, want, secrets).length > 0) {
+    const ops: BrokerOp[] = [];
+    if (!live || settingChanges(live, want, secrets).length > 0) {
       const { password, passwordHash } = want.credentials;
       const hash =
         passwordHash !== undefined
           ? { password_hash: passwordHash, hashing_algorithm: importedHashAlgorithm }
           : secrets.hashPassword(password ?? '');
-      requests.push({
-        method: 'PUT',
-        path: apiPath('users', want.name),
-        body: { ...hash, tags: want.tags.join(',') },
-      });
+      ops.push({ op: 'putUser', name: want.name, settings: { ...hash, tags: want.tags } });
     }
-    requests.push(...limitRequests(['user-limits', want.name], want.limits, live?.limits));
-    return requests;
+    ops.push(...limitOps({ user: want.name }, want.limits, live?.limits ?? {}));
+    return ops;
   },
-  freshRead: (u) => apiPath('users', u.name),
+  fresh: (client, u) => client.getUser(u.name),
   deletion: (want, _policy, fresh) =>
     fresh === undefined
       ? { action: 'gone' }
-      : { action: 'delete', requests: [{ method: 'DELETE', path: apiPath('users', want.name) }] },
+      : { action: 'delete', ops: [{ op: 'deleteUser', name: want.name }] },
 };

@@ -1,50 +1,61 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { vhostSpecSchema } from '../../api/index.ts';
+import type { Vhost } from '../../rabbitmq/types.ts';
 import { vhostKind, type VhostWant } from './vhost.ts';
 import { fakeSecrets, noReferences } from './testing.ts';
-import type { VhostSpec } from './specs.ts';
 
-function want(over: Partial<VhostSpec> = {}): VhostWant {
-  const result = vhostKind.desired(
-    { name: 'shop', rabbitmqClusterReference: { name: 'rmq' }, ...over },
-    noReferences,
-  );
+function want(spec: Record<string, unknown> = {}): VhostWant {
+  const parsed = vhostSpecSchema.parse({ name: 'shop', rabbitmqClusterReference: { name: 'rmq' }, ...spec });
+  const result = vhostKind.desired(parsed, noReferences);
   assert.ok(result.ok);
   return result.want;
 }
+
+const live = (over: Partial<Vhost> = {}): Vhost => ({
+  name: 'shop',
+  description: '',
+  tags: [],
+  tracing: false,
+  limits: {},
+  ...over,
+});
 
 describe('Vhost', () => {
   it('creates the vhost, then its limits', () => {
     assert.deepEqual(
       vhostKind.write(want({ tags: ['b', 'a'], limits: { queues: 100 } }), undefined, fakeSecrets),
       [
-        { method: 'PUT', path: '/api/vhosts/shop', body: { tags: ['a', 'b'], tracing: false } },
-        { method: 'PUT', path: '/api/vhost-limits/shop/max-queues', body: { value: 100 } },
+        { op: 'putVhost', name: 'shop', settings: { tags: ['a', 'b'], tracing: false } },
+        { op: 'putVhostLimit', vhost: 'shop', limit: 'max-queues', value: 100 },
       ],
     );
   });
 
   it('keeps a description set elsewhere when it updates the tags', () => {
-    const live = { name: 'shop', description: 'the shop', tags: [], tracing: false, limits: {} };
+    const current = live({ description: 'the shop' });
     const w = want({ tags: ['prod'] });
-    assert.deepEqual(vhostKind.compare(live, w, fakeSecrets).changes, ['tags']);
-    assert.deepEqual(vhostKind.write(w, live, fakeSecrets), [
-      {
-        method: 'PUT',
-        path: '/api/vhosts/shop',
-        body: { description: 'the shop', tags: ['prod'], tracing: false },
-      },
+    assert.deepEqual(vhostKind.compare(current, w, fakeSecrets).changes, ['tags']);
+    assert.deepEqual(vhostKind.write(w, current, fakeSecrets), [
+      { op: 'putVhost', name: 'shop', settings: { description: 'the shop', tags: ['prod'], tracing: false } },
+    ]);
+  });
+
+  it('only touches limits when only limits differ', () => {
+    const w = want({ limits: { connections: 5 } });
+    assert.deepEqual(vhostKind.write(w, live({ limits: { 'max-queues': 1 } }), fakeSecrets), [
+      { op: 'putVhostLimit', vhost: 'shop', limit: 'max-connections', value: 5 },
+      { op: 'deleteVhostLimit', vhost: 'shop', limit: 'max-queues' },
     ]);
   });
 
   it('does not chase a default queue type the broker does not support', () => {
-    const live = { name: 'shop', tags: [], default_queue_type: 'undefined', tracing: false, limits: {} };
-    assert.deepEqual(vhostKind.compare(live, want({ defaultQueueType: 'quorum' }), fakeSecrets), {
+    assert.deepEqual(vhostKind.compare(live(), want({ defaultQueueType: 'quorum' }), fakeSecrets), {
       changes: [],
     });
     assert.deepEqual(
       vhostKind.compare(
-        { ...live, default_queue_type: 'classic' },
+        live({ default_queue_type: 'classic' }),
         want({ defaultQueueType: 'quorum' }),
         fakeSecrets,
       ),
@@ -56,20 +67,26 @@ describe('Vhost', () => {
 });
 
 describe('Vhost deletion', () => {
+  const queue = (name: string, messages: number) => ({
+    name,
+    vhost: 'shop',
+    durable: true,
+    auto_delete: false,
+    arguments: {},
+    messages,
+  });
+
   it('keeps a vhost whose queues still hold messages and names them', () => {
-    const step = vhostKind.deletion(want(), 'delete', [
-      { name: 'a', durable: true, auto_delete: false, messages: 0 },
-      { name: 'b', durable: true, auto_delete: false, messages: 7 },
-    ]);
+    const step = vhostKind.deletion(want(), 'delete', [queue('a', 0), queue('b', 7)]);
     assert.ok(step.action === 'blocked');
     assert.equal(step.reason, 'DeletionBlockedByMessages');
     assert.match(step.message, /"b" \(7\)/);
   });
 
   it('deletes an empty vhost, a full one under delete-with-data, and none under retain', () => {
-    const full = [{ name: 'b', durable: true, auto_delete: false, messages: 7 }];
-    const remove = { action: 'delete', requests: [{ method: 'DELETE', path: '/api/vhosts/shop' }] };
-    assert.deepEqual(vhostKind.deletion(want(), 'delete', []), remove);
+    const full = [queue('b', 7)];
+    const remove = { action: 'delete', ops: [{ op: 'deleteVhost', name: 'shop' }] };
+    assert.deepEqual(vhostKind.deletion(want(), 'delete', [queue('a', 0)]), remove);
     assert.deepEqual(vhostKind.deletion(want(), 'delete-with-data', full), remove);
     assert.deepEqual(vhostKind.deletion(want(), 'retain', full), { action: 'retain' });
     assert.deepEqual(vhostKind.deletion(want(), 'delete', undefined), { action: 'gone' });

@@ -1,8 +1,11 @@
 // Vhost: identity (name); tags, default queue type, tracing and limits are updated in place.
-import { apiPath, limitChanges, limitRequests, sameJson, tagList } from './common.ts';
-import { liveQueueType } from './queue.ts';
-import type { VhostSpec } from './specs.ts';
-import type { BrokerRequest, DeletionStep, LiveQueue, LiveVhost, TopologyKind } from './types.ts';
+import type { VhostSpec } from '../../api/index.ts';
+import { apiPath, type ManagementClient } from '../../rabbitmq/management.ts';
+import { isBrokerError } from '../../rabbitmq/errors.ts';
+import type { QueueDetails, Vhost } from '../../rabbitmq/types.ts';
+import { limitChanges, limitOps, sameJson, tagList } from './common.ts';
+import { queueTypeOf } from './queue.ts';
+import type { BrokerOp, DeletionStep, TopologyKind } from './types.ts';
 
 export interface VhostWant {
   name: string;
@@ -14,27 +17,25 @@ export interface VhostWant {
 
 const describe = (v: { name: string }) => `vhost "${v.name}"`;
 
-/** The default queue type a broker reports, if it supports one at all (3.11.12+). */
-function liveDefaultQueueType(live: LiveVhost): string | undefined {
-  const value = live.default_queue_type ?? live.metadata?.default_queue_type;
-  return value === undefined || value === 'undefined' ? undefined : value;
-}
-
-function vhostFieldChanges(live: LiveVhost, want: VhostWant): string[] {
+function settingChanges(live: Vhost, want: VhostWant): string[] {
   const changes: string[] = [];
-  if (!sameJson(tagList(live.tags ?? live.metadata?.tags), want.tags)) changes.push('tags');
-  // A broker that reports no default queue type ignores the setting; comparing would rewrite it forever.
-  const liveType = liveDefaultQueueType(live);
-  if (want.defaultQueueType !== undefined && liveType !== undefined && liveType !== want.defaultQueueType) {
+  if (!sameJson(live.tags, want.tags)) changes.push('tags');
+  // A broker that reports no default queue type (before 3.11.12) ignores the setting: comparing would
+  // rewrite it on every pass.
+  if (
+    want.defaultQueueType !== undefined &&
+    live.default_queue_type !== undefined &&
+    live.default_queue_type !== want.defaultQueueType
+  ) {
     changes.push('defaultQueueType');
   }
-  if (live.tracing !== undefined && live.tracing !== want.tracing) changes.push('tracing');
+  if (live.tracing !== want.tracing) changes.push('tracing');
   return changes;
 }
 
-export const vhostKind: TopologyKind<VhostSpec, VhostWant, LiveVhost> = {
+export const vhostKind: TopologyKind<VhostSpec, VhostWant, Vhost> = {
   kind: 'Vhost',
-  deletionPolicy: (spec) => spec.deletionPolicy ?? 'delete',
+  deletionPolicy: (spec) => spec.deletionPolicy,
   desired: (spec) => {
     const limits: Record<string, number> = {};
     if (spec.limits?.connections !== undefined) limits['max-connections'] = spec.limits.connections;
@@ -45,53 +46,62 @@ export const vhostKind: TopologyKind<VhostSpec, VhostWant, LiveVhost> = {
         name: spec.name,
         tags: tagList(spec.tags),
         defaultQueueType: spec.defaultQueueType,
-        tracing: spec.tracing ?? false,
+        tracing: spec.tracing,
         limits,
       },
     };
   },
-  brokerKey: (v) => `vhost\0${v.name}`,
+  brokerKey: (v) => JSON.stringify(['vhost', v.name]),
   describe,
   dependencies: () => [],
   live: (state, v) => state.vhost(v.name),
   compare: (live, want) => ({
-    changes: [...vhostFieldChanges(live, want), ...limitChanges(want.limits, live.limits)],
+    changes: [...settingChanges(live, want), ...limitChanges(want.limits, live.limits)],
   }),
   write: (want, live) => {
-    const requests: BrokerRequest[] = [];
-    if (!live || vhostFieldChanges(live, want).length > 0) {
-      // PUT replaces the metadata: send the description back so that a description set elsewhere survives.
-      const description = live?.description ?? live?.metadata?.description;
-      requests.push({
-        method: 'PUT',
-        path: apiPath('vhosts', want.name),
-        body: {
-          ...(description ? { description } : {}),
+    const ops: BrokerOp[] = [];
+    if (!live || settingChanges(live, want).length > 0) {
+      ops.push({
+        op: 'putVhost',
+        name: want.name,
+        settings: {
+          // PUT replaces the metadata: send the description back so that one set elsewhere survives.
+          ...(live?.description ? { description: live.description } : {}),
           tags: want.tags,
           ...(want.defaultQueueType ? { default_queue_type: want.defaultQueueType } : {}),
           tracing: want.tracing,
         },
       });
     }
-    requests.push(...limitRequests(['vhost-limits', want.name], want.limits, live?.limits));
-    return requests;
+    ops.push(...limitOps({ vhost: want.name }, want.limits, live?.limits ?? {}));
+    return ops;
   },
-  // The queues of the vhost with their message counts: what a safe deletion has to look at.
-  freshRead: (v) => `${apiPath('queues', v.name)}?columns=name,type,messages,arguments`,
-  deletion: (want, policy, fresh) => vhostDeletion(want, policy, fresh as LiveQueue[] | undefined),
+  fresh: (client, v) => vhostQueues(client, v.name),
+  deletion: (want, policy, fresh) => vhostDeletion(want, policy, fresh as QueueDetails[] | undefined),
 };
+
+/** The queues of a vhost with their message counts; undefined when the vhost is gone. */
+async function vhostQueues(client: ManagementClient, vhost: string): Promise<QueueDetails[] | undefined> {
+  try {
+    const response = await client.request(
+      'GET',
+      `${apiPath('queues', vhost)}?columns=name,vhost,type,messages,arguments`,
+    );
+    return JSON.parse(response.text) as QueueDetails[];
+  } catch (error) {
+    if (isBrokerError(error, 'NotFound')) return undefined;
+    throw error;
+  }
+}
 
 export function vhostDeletion(
   want: VhostWant,
   policy: string,
-  queues: LiveQueue[] | undefined,
+  queues: QueueDetails[] | undefined,
 ): DeletionStep {
   if (policy === 'retain') return { action: 'retain' };
   if (queues === undefined) return { action: 'gone' };
-  const remove: DeletionStep = {
-    action: 'delete',
-    requests: [{ method: 'DELETE', path: apiPath('vhosts', want.name) }],
-  };
+  const remove: DeletionStep = { action: 'delete', ops: [{ op: 'deleteVhost', name: want.name }] };
   if (policy === 'delete-with-data') return remove;
   const withMessages = queues.filter((q) => (q.messages ?? 0) > 0);
   if (withMessages.length > 0) {
@@ -106,8 +116,7 @@ export function vhostDeletion(
         'delete it with its messages, or to retain to keep it and let the Vhost go.',
     };
   }
-  const unknown = queues.filter((q) => q.messages === undefined && liveQueueType(q) !== 'classic');
-  if (unknown.length > 0) {
+  if (queues.some((q) => q.messages === undefined && queueTypeOf(q) !== 'classic')) {
     return {
       action: 'blocked',
       reason: 'DeletionPending',
