@@ -12,8 +12,8 @@ export type ConvergePlan =
  * Decides how to converge one object. `wasReady` says the object was Ready for the current generation: then
  * anything missing or different on the broker changed behind Warren's back, and writing it is a restore.
  */
-export function planConverge<W, L>(
-  kind: TopologyKind<unknown, W, L>,
+export function planConverge<S, W, L>(
+  kind: TopologyKind<S, W, L>,
   want: W,
   state: BrokerState,
   secrets: SecretOps,

@@ -22,8 +22,8 @@ describe('Binding identity', () => {
   it('gives the same broker key to two resources declaring the same tuple, whatever the argument order', () => {
     const a = want({ routingKey: 'k', arguments: { 'x-match': 'all', a: '1' } });
     const b = want({ routingKey: 'k', arguments: { a: '1', 'x-match': 'all' } });
-    assert.equal(bindingKind.brokerKey(a), bindingKind.brokerKey(b));
-    assert.notEqual(bindingKind.brokerKey(a), bindingKind.brokerKey(want({ routingKey: 'other' })));
+    assert.deepEqual(bindingKind.brokerKey(a), bindingKind.brokerKey(b));
+    assert.notDeepEqual(bindingKind.brokerKey(a), bindingKind.brokerKey(want({ routingKey: 'other' })));
   });
 
   it('finds exactly its own binding among neighbours between the same exchange and queue', () => {

@@ -2,6 +2,7 @@
 // routing key, arguments); the client deletes exactly the properties key of the matching binding.
 import type { BindingSpec } from '../../api/index.ts';
 import type { Binding, ListedBinding } from '../../rabbitmq/types.ts';
+import { snapshotKeys } from '../../rabbitmq/definitions.ts';
 import { isBrokerError } from '../../rabbitmq/errors.ts';
 import { sameJson } from './common.ts';
 import type { Dependency, TopologyKind } from './types.ts';
@@ -30,16 +31,7 @@ export const bindingKind: TopologyKind<BindingSpec, Binding, Binding> = {
       arguments: spec.arguments ?? {},
     },
   }),
-  brokerKey: (b) =>
-    JSON.stringify([
-      'binding',
-      b.vhost,
-      b.source,
-      b.destination_type,
-      b.destination,
-      b.routing_key,
-      canonical(b.arguments),
-    ]),
+  brokerKey: (b) => ({ kind: 'binding', key: snapshotKeys.binding(b) }),
   describe,
   dependencies: (b) => {
     const deps: Dependency[] = [{ type: 'vhost', name: b.vhost }];
@@ -67,7 +59,3 @@ export const bindingKind: TopologyKind<BindingSpec, Binding, Binding> = {
       ? { action: 'gone' }
       : { action: 'delete', ops: [{ op: 'deleteBinding', binding: want }] },
 };
-
-function canonical(value: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-}

@@ -1,4 +1,5 @@
 // Exchange: identity (vhost, name); type, durability and arguments are fixed when it is declared.
+import { snapshotKeys } from '../../rabbitmq/definitions.ts';
 import type { ExchangeSpec } from '../../api/index.ts';
 import type { Exchange } from '../../rabbitmq/types.ts';
 import { differingKeys, show } from './common.ts';
@@ -34,7 +35,7 @@ export const exchangeKind: TopologyKind<ExchangeSpec, ExchangeWant, Exchange> = 
       arguments: spec.arguments ?? {},
     },
   }),
-  brokerKey: (x) => JSON.stringify(['exchange', x.vhost, x.name]),
+  brokerKey: (x) => ({ kind: 'exchange', key: snapshotKeys.exchange(x.vhost, x.name) }),
   describe,
   dependencies: (x) => [{ type: 'vhost', name: x.vhost }],
   live: (state, x) => state.exchange(x.vhost, x.name),

@@ -1,4 +1,5 @@
 // Permission: identity (vhost, user); the configure, write and read patterns are updated in place.
+import { snapshotKeys } from '../../rabbitmq/definitions.ts';
 import type { PermissionSpec } from '../../api/index.ts';
 import type { Permission } from '../../rabbitmq/types.ts';
 import type { TopologyKind } from './types.ts';
@@ -28,10 +29,10 @@ export const permissionKind: TopologyKind<PermissionSpec, PermissionWant, Permis
     }
     if (user === undefined)
       return { ok: false, reason: 'InvalidSpec', message: 'Set one of user and userReference.' };
-    const { configure = '', write = '', read = '' } = spec.permissions;
+    const { configure, write, read } = spec.permissions;
     return { ok: true, want: { vhost: spec.vhost, user, configure, write, read } };
   },
-  brokerKey: (p) => JSON.stringify(['permission', p.vhost, p.user]),
+  brokerKey: (p) => ({ kind: 'permission', key: snapshotKeys.permission(p.vhost, p.user) }),
   describe: (p) => `permissions of user "${p.user}" in vhost "${p.vhost}"`,
   dependencies: (p) => [
     { type: 'vhost', name: p.vhost },

@@ -1,4 +1,5 @@
 // Policy: identity (vhost, name); pattern, apply-to, priority and definition are updated in place.
+import { snapshotKeys } from '../../rabbitmq/definitions.ts';
 import type { PolicySpec } from '../../api/index.ts';
 import type { Policy } from '../../rabbitmq/types.ts';
 import { sameJson } from './common.ts';
@@ -27,7 +28,7 @@ export const policyKind: TopologyKind<PolicySpec, PolicyWant, Policy> = {
       definition: spec.definition,
     },
   }),
-  brokerKey: (p) => JSON.stringify(['policy', p.vhost, p.name]),
+  brokerKey: (p) => ({ kind: 'policy', key: snapshotKeys.policy(p.vhost, p.name) }),
   describe: (p) => `policy "${p.name}" in vhost "${p.vhost}"`,
   dependencies: (p) => [{ type: 'vhost', name: p.vhost }],
   live: (state, p) => state.policy(p.vhost, p.name),

@@ -1,5 +1,6 @@
 // Queue: identity (vhost, name). Every property is fixed when the queue is declared, so a difference is a
 // conflict to report, never a reason to delete and recreate a queue that may hold messages.
+import { snapshotKeys } from '../../rabbitmq/definitions.ts';
 import type { QueueSpec } from '../../api/index.ts';
 import type { Queue, QueueDetails } from '../../rabbitmq/types.ts';
 import { differingKeys, show } from './common.ts';
@@ -51,7 +52,7 @@ export const queueKind: TopologyKind<QueueSpec, QueueWant, Queue> = {
       },
     };
   },
-  brokerKey: (q) => JSON.stringify(['queue', q.vhost, q.name]),
+  brokerKey: (q) => ({ kind: 'queue', key: snapshotKeys.queue(q.vhost, q.name) }),
   describe: describeQueue,
   dependencies: (q) => [{ type: 'vhost', name: q.vhost }],
   live: (state, q) => state.queue(q.vhost, q.name),

@@ -4,7 +4,7 @@
 // the live object matches, which writes converge it and how it is deleted safely. The reconciler does the
 // I/O around these functions (cache, snapshot, management API, status, Events), so everything a kind
 // decides can be tested without a server. The one exception is `fresh`, the read a deletion needs.
-import type { BrokerSnapshot } from '../../rabbitmq/definitions.ts';
+import type { BrokerSnapshot, ObjectKind } from '../../rabbitmq/definitions.ts';
 import type { ManagementClient } from '../../rabbitmq/management.ts';
 import type {
   Binding,
@@ -102,13 +102,19 @@ export interface SecretOps {
   passwordMatches(password: string, passwordHash: string, algorithm: string): boolean;
 }
 
+/** Where an object sits in the snapshot: its kind and key there (also what drift reports). */
+export interface BrokerKey {
+  kind: ObjectKind;
+  key: string;
+}
+
 export interface TopologyKind<Spec, W, Live> {
   kind: string;
   deletionPolicy: (spec: Spec) => DeletionPolicy;
   /** The desired broker object from the spec and resolved references; pure. */
   desired: (spec: Spec, refs: References) => Desired<W>;
   /** A stable key of the broker object, shared by every resource that declares the same object. */
-  brokerKey: (want: W) => string;
+  brokerKey: (want: W) => BrokerKey;
   /** `queue "orders" in vhost "/"`: how messages name the object. */
   describe: (want: W) => string;
   dependencies: (want: W) => Dependency[];

@@ -1,6 +1,7 @@
 // User: identity (username, from the credentials Secret); password, tags and limits are updated in place.
 // The password is compared by hashing it with the salt of the stored hash, so an unchanged password is never
 // rewritten, and it never appears in a change list, an Event or a message.
+import { snapshotKeys } from '../../rabbitmq/definitions.ts';
 import type { UserSpec } from '../../api/index.ts';
 import type { User } from '../../rabbitmq/types.ts';
 import { limitChanges, limitOps, sameJson, tagList } from './common.ts';
@@ -48,7 +49,7 @@ export const userKind: TopologyKind<UserSpec, UserWant, User> = {
     if (spec.limits?.channels !== undefined) limits['max-channels'] = spec.limits.channels;
     return { ok: true, want: { name: credentials.username, credentials, tags: tagList(spec.tags), limits } };
   },
-  brokerKey: (u) => JSON.stringify(['user', u.name]),
+  brokerKey: (u) => ({ kind: 'user', key: snapshotKeys.user(u.name) }),
   describe: (u) => `user "${u.name}"`,
   dependencies: () => [],
   live: (state, u) => state.user(u.name),

@@ -1,4 +1,5 @@
 // Vhost: identity (name); tags, default queue type, tracing and limits are updated in place.
+import { snapshotKeys } from '../../rabbitmq/definitions.ts';
 import type { VhostSpec } from '../../api/index.ts';
 import { apiPath, type ManagementClient } from '../../rabbitmq/management.ts';
 import { isBrokerError } from '../../rabbitmq/errors.ts';
@@ -51,7 +52,7 @@ export const vhostKind: TopologyKind<VhostSpec, VhostWant, Vhost> = {
       },
     };
   },
-  brokerKey: (v) => JSON.stringify(['vhost', v.name]),
+  brokerKey: (v) => ({ kind: 'vhost', key: snapshotKeys.vhost(v.name) }),
   describe,
   dependencies: () => [],
   live: (state, v) => state.vhost(v.name),

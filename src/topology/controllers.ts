@@ -1,0 +1,234 @@
+// Wiring of the topology controllers: one generic reconciler per kind, sharing one connection resolver, one
+// management client pool per broker, one snapshot per broker, and the index that turns watch events and
+// broker drift into exactly the keys to reconcile.
+import {
+  bindingResource,
+  exchangeResource,
+  parseBinding,
+  parseExchange,
+  parsePermission,
+  parsePolicy,
+  parseQueue,
+  parseUser,
+  parseVhost,
+  permissionResource,
+  policyResource,
+  queueResource,
+  rabbitmqClusterResource,
+  userResource,
+  vhostResource,
+  type PermissionSpec,
+} from '../api/index.ts';
+import { SnapshotCache } from '../rabbitmq/definitions.ts';
+import { ManagementClientRegistry } from '../rabbitmq/management.ts';
+import { managementMetrics } from '../rabbitmq/metrics.ts';
+import { hashPassword, passwordMatches, defaultHashingAlgorithm } from '../rabbitmq/passwords.ts';
+import type { Controller } from '../runtime/controller.ts';
+import type { Manager } from '../runtime/manager.ts';
+import {
+  coreResources,
+  keyOf,
+  type KubeObject,
+  type ObjectKey,
+  type ResourceRef,
+} from '../runtime/resource.ts';
+import type { Settings } from '../settings.ts';
+import { Connections, watchedLabel, type ClusterObject, type SecretObject } from './connections.ts';
+import { bindingKind } from './kinds/binding.ts';
+import { exchangeKind } from './kinds/exchange.ts';
+import { permissionKind } from './kinds/permission.ts';
+import { policyKind } from './kinds/policy.ts';
+import { queueKind } from './kinds/queue.ts';
+import type { References, SecretOps } from './kinds/types.ts';
+import { userKind } from './kinds/user.ts';
+import { vhostKind } from './kinds/vhost.ts';
+import {
+  createTopologyReconciler,
+  DependencyIndex,
+  targets,
+  type KindController,
+  type ParseResult,
+  type TopologyObject,
+  type TopologyRuntime,
+} from './reconciler.ts';
+import { userPreparation } from './users.ts';
+
+const secretSelector = `${watchedLabel}=true`;
+
+export const secretOps: SecretOps = {
+  hashPassword: (password) => ({
+    password_hash: hashPassword(password),
+    hashing_algorithm: defaultHashingAlgorithm,
+  }),
+  passwordMatches: (password, hash, algorithm) => passwordMatches(hash, algorithm, password),
+};
+
+/** Adapts an API parse function to the reconciler's shape. */
+function parser<Spec>(
+  parse: (raw: unknown) => { success: true; object: { spec: Spec } } | { success: false; message: string },
+): (obj: TopologyObject) => ParseResult<Spec> {
+  return (obj) => {
+    const result = parse(obj);
+    return result.success
+      ? { success: true, spec: result.object.spec }
+      : { success: false, message: result.message };
+  };
+}
+
+/** What a RabbitmqCluster says about reaching it: a change here re-reconciles its objects, nothing else does. */
+function clusterFingerprint(cluster: ClusterObject): string {
+  return JSON.stringify([
+    cluster.metadata.annotations ?? {},
+    cluster.metadata.deletionTimestamp ?? null,
+    cluster.spec?.tls ?? null,
+    cluster.status?.defaultUser ?? null,
+  ]);
+}
+
+export interface TopologyControllers {
+  controllers: Map<string, Controller>;
+  runtime: TopologyRuntime;
+}
+
+export function registerTopologyControllers(manager: Manager, settings: Settings): TopologyControllers {
+  const log = manager.log.child({ component: 'topology' });
+  const secrets = manager.informer<SecretObject>(coreResources.secret, { labelSelector: secretSelector });
+  const clusters = manager.informer<ClusterObject>(rabbitmqClusterResource);
+  const users = manager.informer<TopologyObject>(userResource);
+  const connections = new Connections({ client: manager.client, secrets, clusters, log });
+  const clients = new ManagementClientRegistry({ metrics: managementMetrics(manager.registry) });
+  const index = new DependencyIndex();
+  const controllers = new Map<string, Controller>();
+
+  const snapshots = new SnapshotCache({
+    refreshIntervalMs: settings.brokerRefreshInterval,
+    // Drift: exactly the objects whose broker object changed or vanished behind Warren's back.
+    onRefresh: ({ brokerId, changes }) => {
+      for (const change of changes) {
+        if (change.change === 'created') continue;
+        for (const dependent of index.dependents(
+          targets.broker(brokerId, { kind: change.kind, key: change.key }),
+        )) {
+          controllers.get(dependent.controller)?.enqueue(dependent.key);
+        }
+      }
+    },
+    onError: (_brokerId, error) => log.debug({ err: error }, 'broker snapshot refresh failed'),
+  });
+  void manager.done.then(async () => {
+    snapshots.close();
+    await clients.close();
+  });
+
+  const userName = (namespace: string, name: string): string | undefined => {
+    const status = users.get({ namespace, name })?.status as { username?: unknown } | undefined;
+    return typeof status?.username === 'string' && status.username !== '' ? status.username : undefined;
+  };
+  const references = (namespace: string): References => ({
+    userName: (name) => userName(namespace, name),
+    credentials: () => undefined,
+  });
+
+  const runtime: TopologyRuntime = {
+    manager,
+    connections,
+    clients,
+    snapshots,
+    secrets: secretOps,
+    index,
+    references,
+  };
+
+  function add<Spec, W, L>(
+    def: KindController<Spec, W, L>,
+    extraWatches: {
+      resource: ResourceRef;
+      labelSelector?: string;
+      map: (obj: KubeObject) => ObjectKey[];
+    }[] = [],
+  ): void {
+    const name = def.kind.kind.toLowerCase();
+    const dependentsOf = (target: string) =>
+      index
+        .dependents(target)
+        .filter((d) => d.controller === name)
+        .map((d) => d.key);
+    const fingerprints = new Map<string, string>();
+    const controller = manager.addController({
+      name,
+      resource: def.resource,
+      reconcile: createTopologyReconciler(def, runtime),
+      concurrency: settings.controllerConcurrency[name] ?? settings.topologyWorkers,
+      watches: [
+        {
+          resource: coreResources.secret,
+          labelSelector: secretSelector,
+          map: (secret) => dependentsOf(targets.secret(keyOf(secret))),
+        },
+        {
+          resource: rabbitmqClusterResource,
+          map: (cluster) => {
+            const id = `${cluster.metadata.namespace ?? ''}/${cluster.metadata.name ?? ''}`;
+            const fingerprint = clusterFingerprint(cluster);
+            if (fingerprints.get(id) === fingerprint) return [];
+            fingerprints.set(id, fingerprint);
+            return dependentsOf(targets.cluster(keyOf(cluster)));
+          },
+        },
+        ...extraWatches,
+      ],
+    });
+    controllers.set(name, controller);
+  }
+
+  const clusterReference = (spec: {
+    rabbitmqClusterReference: { name?: string; namespace?: string; connectionSecret?: { name: string } };
+  }) => spec.rabbitmqClusterReference;
+
+  add({ kind: vhostKind, resource: vhostResource, parse: parser(parseVhost), clusterReference });
+  add({
+    kind: userKind,
+    resource: userResource,
+    parse: parser(parseUser),
+    clusterReference,
+    prepare: userPreparation(manager.client, connections, userName),
+    deletionWant: (obj) => {
+      const username = (obj.status as { username?: unknown } | undefined)?.username;
+      return typeof username === 'string' && username !== ''
+        ? { name: username, credentials: { username }, tags: [], limits: {} }
+        : undefined;
+    },
+  });
+  add(
+    {
+      kind: permissionKind,
+      resource: permissionResource,
+      parse: parser(parsePermission),
+      clusterReference,
+      prepare: (obj, spec: PermissionSpec) => {
+        const namespace = obj.metadata.namespace ?? '';
+        const ref = spec.userReference?.name;
+        return Promise.resolve({
+          refs: references(namespace),
+          dependsOn: ref === undefined ? [] : [targets.user(namespace, ref)],
+        });
+      },
+    },
+    [
+      {
+        resource: userResource,
+        map: (user) =>
+          index
+            .dependents(targets.user(user.metadata.namespace ?? '', user.metadata.name ?? ''))
+            .filter((d) => d.controller === 'permission')
+            .map((d) => d.key),
+      },
+    ],
+  );
+  add({ kind: exchangeKind, resource: exchangeResource, parse: parser(parseExchange), clusterReference });
+  add({ kind: queueKind, resource: queueResource, parse: parser(parseQueue), clusterReference });
+  add({ kind: bindingKind, resource: bindingResource, parse: parser(parseBinding), clusterReference });
+  add({ kind: policyKind, resource: policyResource, parse: parser(parsePolicy), clusterReference });
+
+  return { controllers, runtime };
+}

@@ -1,0 +1,403 @@
+// One generic reconciler for every topology kind, driven by the kind's definition (kinds/*.ts):
+//
+//   1. read the object from the cache; gone → forget it
+//   2. being deleted → apply the deletion policy on a fresh read, drop the finalizer
+//   3. desired = kind.desired(spec)                          (pure)
+//   4. live    = the broker's shared snapshot                (one bulk read per broker, refreshed on a timer)
+//   5. plan    = planConverge(desired, live)                 (pure)
+//   6. perform the plan's writes, only when it has any
+//   7. write status only when it changed; an Event for every write and for every new failure
+//
+// Nothing here knows a kind; per-kind I/O (a User's credentials Secret) comes in through `prepare`.
+import { isBrokerError } from '../rabbitmq/errors.ts';
+import type { ManagementClient, ManagementClientRegistry } from '../rabbitmq/management.ts';
+import type { SnapshotCache } from '../rabbitmq/definitions.ts';
+import type { ReconcileContext, ReconcileResult } from '../runtime/controller.ts';
+import { findCondition, setCondition, type Condition } from '../runtime/conditions.ts';
+import { ensureFinalizer, hasFinalizer, isDeleting, removeFinalizer } from '../runtime/finalizers.ts';
+import type { Manager } from '../runtime/manager.ts';
+import { keyString, type KubeObject, type ObjectKey, type ResourceRef } from '../runtime/resource.ts';
+import { writeStatus } from '../runtime/status.ts';
+import type { Connection, Connections, NamespacedName, ResolvedConnection } from './connections.ts';
+import { executeAll } from './execute.ts';
+import type { BrokerKey, DeletionPolicy, References, SecretOps, TopologyKind } from './kinds/types.ts';
+import { capitalise, planConverge, writeEvent } from './plan.ts';
+
+export const topologyFinalizer = 'warren.dev/topology';
+
+/** A topology object as the cache holds it (plain JSON); `spec` is validated before use. */
+export interface TopologyObject extends KubeObject {
+  spec?: unknown;
+  status?: { observedGeneration?: number; conditions?: Condition[]; [key: string]: unknown };
+}
+
+export type ParseResult<Spec> = { success: true; spec: Spec } | { success: false; message: string };
+
+/** What a kind needs beyond its spec, read before the desired state is computed. */
+export interface Prepared {
+  refs: References;
+  /** Extra status fields (a User's username and credentials Secret). */
+  status?: Record<string, unknown>;
+  /** Changes to the desired state that do not change the generation (a rotated password), as a digest. */
+  revision?: string;
+  /** Dependency targets (see `targets`) whose changes must re-reconcile this object. */
+  dependsOn?: string[];
+}
+
+export interface Prepare<Spec> {
+  (
+    obj: TopologyObject,
+    spec: Spec,
+    connection: ResolvedConnection,
+  ): Promise<Prepared | { reason: string; message: string }>;
+}
+
+export interface KindController<Spec, W, L> {
+  kind: TopologyKind<Spec, W, L>;
+  resource: ResourceRef;
+  parse: (obj: TopologyObject) => ParseResult<Spec>;
+  clusterReference: (spec: Spec) => {
+    name?: string;
+    namespace?: string;
+    connectionSecret?: { name: string };
+  };
+  prepare?: Prepare<Spec>;
+  /** The broker object to delete when the desired state cannot be computed any more (a User's last username). */
+  deletionWant?: (obj: TopologyObject, spec: Spec) => W | undefined;
+}
+
+export interface TopologyRuntime {
+  manager: Manager;
+  connections: Connections;
+  clients: ManagementClientRegistry;
+  snapshots: SnapshotCache;
+  secrets: SecretOps;
+  index: DependencyIndex;
+  /** References shared by kinds (a User's username for Permissions). */
+  references: (namespace: string) => References;
+}
+
+/** Who depends on what, so that watch events and drift enqueue exactly the affected objects. */
+export class DependencyIndex {
+  readonly #byTarget = new Map<string, Map<string, { controller: string; key: ObjectKey }>>();
+  readonly #byObject = new Map<string, Set<string>>();
+
+  /** Records that `key` of `controller` depends on `targets` (replacing what it depended on before). */
+  set(controller: string, key: ObjectKey, targets: readonly string[]): void {
+    const id = `${controller}\0${keyString(key)}`;
+    this.forget(controller, key);
+    this.#byObject.set(id, new Set(targets));
+    for (const target of targets) {
+      let dependents = this.#byTarget.get(target);
+      if (!dependents) {
+        dependents = new Map<string, { controller: string; key: ObjectKey }>();
+        this.#byTarget.set(target, dependents);
+      }
+      dependents.set(id, { controller, key });
+    }
+  }
+
+  forget(controller: string, key: ObjectKey): void {
+    const id = `${controller}\0${keyString(key)}`;
+    for (const target of this.#byObject.get(id) ?? []) {
+      const dependents = this.#byTarget.get(target);
+      dependents?.delete(id);
+      if (dependents?.size === 0) this.#byTarget.delete(target);
+    }
+    this.#byObject.delete(id);
+  }
+
+  dependents(target: string): { controller: string; key: ObjectKey }[] {
+    return [...(this.#byTarget.get(target)?.values() ?? [])];
+  }
+}
+
+export const targets = {
+  secret: (s: NamespacedName) => `secret\0${s.namespace}\0${s.name}`,
+  cluster: (c: NamespacedName) => `cluster\0${c.namespace}\0${c.name}`,
+  user: (namespace: string, name: string) => `user\0${namespace}\0${name}`,
+  broker: (brokerId: string, key: BrokerKey) => `broker\0${brokerId}\0${key.kind}\0${key.key}`,
+};
+
+const seconds = (n: number) => n * 1000;
+
+/** Retry delays that grow per object: 1 s, 2 s, 4 s… up to `maxMs`, with jitter so retries spread. */
+class Retries {
+  readonly #failures = new Map<string, number>();
+  next(key: string, maxMs: number): number {
+    const n = this.#failures.get(key) ?? 0;
+    this.#failures.set(key, n + 1);
+    const base = Math.min(maxMs, seconds(1) * 2 ** n);
+    return Math.round(base / 2 + (Math.random() * base) / 2);
+  }
+  reset(key: string): void {
+    this.#failures.delete(key);
+  }
+}
+
+export function createTopologyReconciler<Spec, W, L>(def: KindController<Spec, W, L>, rt: TopologyRuntime) {
+  const { kind } = def;
+  const name = kind.kind.toLowerCase();
+  const { manager, index } = rt;
+  const retries = new Retries();
+  /** The revision (see Prepared) each object was last Ready at. */
+  const readyRevisions = new Map<string, string | undefined>();
+
+  async function setStatus(
+    obj: TopologyObject,
+    ready: { status: 'True' | 'False'; reason: string; message: string },
+    extra: Record<string, unknown> = {},
+  ): Promise<boolean> {
+    const generation = obj.metadata.generation;
+    const previous = findCondition(obj.status?.conditions, 'Ready');
+    const conditions = setCondition(obj.status?.conditions, { type: 'Ready', ...ready }, generation);
+    const status = {
+      ...obj.status,
+      ...extra,
+      ...(generation === undefined ? {} : { observedGeneration: generation }),
+      conditions,
+    };
+    try {
+      await writeStatus(manager.client, def.resource, obj, status);
+    } catch (error) {
+      // A stale read (409) or a vanished object: the next reconcile writes from a fresh cache.
+      if (!isGone(error)) throw error;
+    }
+    return (
+      previous?.status !== ready.status ||
+      previous.reason !== ready.reason ||
+      previous.message !== ready.message
+    );
+  }
+
+  /** Ready=False with an Event when this failure is new (a repeated failure adds no Event). */
+  async function fail(obj: TopologyObject, reason: string, message: string, extra?: Record<string, unknown>) {
+    if (await setStatus(obj, { status: 'False', reason, message }, extra)) {
+      manager.events.warning(obj, reason, message, 'Reconcile');
+    }
+  }
+
+  function client(connection: ResolvedConnection): ManagementClient {
+    return rt.clients.get(connection.endpoint);
+  }
+
+  function recordDependencies(key: ObjectKey, connection: Connection, extra: readonly string[]): void {
+    const list = [...extra];
+    if (connection.ok) {
+      list.push(targets.secret(connection.secret));
+      if (connection.cluster) list.push(targets.cluster(connection.cluster));
+    }
+    index.set(name, key, list);
+  }
+
+  /** Another live object of this kind declaring the same broker object on the same broker. */
+  function otherClaimant(
+    self: TopologyObject,
+    brokerId: string,
+    key: BrokerKey,
+    cache: ReconcileContext['cache'],
+  ): TopologyObject | undefined {
+    const wanted = targets.broker(brokerId, key);
+    for (const dependent of index.dependents(wanted)) {
+      if (dependent.controller !== name) continue;
+      if (dependent.key.namespace === self.metadata.namespace && dependent.key.name === self.metadata.name)
+        continue;
+      const other: TopologyObject | undefined = cache.get(dependent.key);
+      if (other && !isDeleting(other)) return other;
+    }
+    return undefined;
+  }
+
+  async function reconcileDeletion(
+    obj: TopologyObject,
+    key: ObjectKey,
+    ctx: ReconcileContext,
+  ): Promise<ReconcileResult | undefined> {
+    const k = keyString(key);
+    if (!hasFinalizer(obj, topologyFinalizer)) return undefined;
+    const finish = async (reason: string, message: string, type: 'Normal' | 'Warning' = 'Normal') => {
+      manager.events.emit(obj, { type, reason, message, action: 'Delete' });
+      await removeFinalizer(manager.client, def.resource, obj, topologyFinalizer);
+      index.forget(name, key);
+      retries.reset(k);
+      readyRevisions.delete(k);
+      return undefined;
+    };
+    const parsed = def.parse(obj);
+    if (!parsed.success)
+      return finish('DeletionSkipped', `Nothing was deleted on the broker: ${parsed.message}`, 'Warning');
+    const spec = parsed.spec;
+    const namespace = obj.metadata.namespace ?? '';
+    const policy: DeletionPolicy = kind.deletionPolicy(spec);
+    const connection = await rt.connections.resolve(namespace, def.clusterReference(spec));
+    if (!connection.ok) {
+      if (connection.gone) {
+        return finish('BrokerGone', `Nothing was deleted on the broker: ${connection.message}`, 'Warning');
+      }
+      await fail(obj, connection.reason, connection.message);
+      return { requeueAfterMs: retries.next(k, seconds(30)) };
+    }
+    if (policy === 'retain') {
+      return finish('Retained', `Kept the broker object (deletionPolicy: retain).`);
+    }
+    let want: W | undefined;
+    const desired = kind.desired(spec, rt.references(namespace));
+    if (desired.ok) want = desired.want;
+    else want = def.deletionWant?.(obj, spec);
+    if (want === undefined) {
+      return finish(
+        'DeletionSkipped',
+        `Nothing was deleted on the broker: ${desired.ok ? '' : desired.message}`.trim(),
+        'Warning',
+      );
+    }
+    const what = kind.describe(want);
+    const c = client(connection);
+    const other = otherClaimant(obj, c.brokerId, kind.brokerKey(want), ctx.cache);
+    if (other) {
+      return finish(
+        'Retained',
+        `Kept ${what}: ${kind.kind} "${other.metadata.name ?? ''}" still declares it.`,
+      );
+    }
+    try {
+      const step = kind.deletion(want, policy, await kind.fresh(c, want));
+      switch (step.action) {
+        case 'gone':
+          return await finish('Deleted', `${capitalise(what)} was already gone from the broker.`);
+        case 'retain':
+          return await finish('Retained', `Kept ${what} (deletionPolicy: ${policy}).`);
+        case 'blocked':
+          await fail(obj, step.reason, step.message);
+          return { requeueAfterMs: retries.next(k, seconds(300)) };
+        case 'delete':
+          await executeAll(c, step.ops);
+          return await finish('Deleted', `Deleted ${what}.`);
+      }
+    } catch (error) {
+      if (isBrokerError(error, 'QueueNotEmpty') || isBrokerError(error, 'QueueInUse')) {
+        await fail(obj, 'DeletionBlockedByMessages', `${capitalise(what)} is kept: ${error.message}`);
+        return { requeueAfterMs: retries.next(k, seconds(300)) };
+      }
+      return brokerFailure(obj, k, error);
+    }
+  }
+
+  async function brokerFailure(obj: TopologyObject, k: string, error: unknown): Promise<ReconcileResult> {
+    if (!isBrokerError(error)) throw error;
+    const reason = error.reason === 'PreconditionFailed' ? 'BrokerRejected' : error.reason;
+    await fail(obj, reason, error.message);
+    // Transient failures (broker down, timeouts) are polled quickly so that recovery is noticed within
+    // seconds; anything else backs off further.
+    return {
+      requeueAfterMs: retries.next(
+        k,
+        error.transient || error.reason === 'BrokerUnreachable' ? seconds(8) : seconds(120),
+      ),
+    };
+  }
+
+  return async function reconcile(
+    key: ObjectKey,
+    ctx: ReconcileContext,
+  ): Promise<ReconcileResult | undefined> {
+    const k = keyString(key);
+    const cached: TopologyObject | undefined = ctx.cache.get(key);
+    if (!cached) {
+      index.forget(name, key);
+      retries.reset(k);
+      readyRevisions.delete(k);
+      return undefined;
+    }
+    if (isDeleting(cached)) return reconcileDeletion(cached, key, ctx);
+
+    const parsed = def.parse(cached);
+    if (!parsed.success) {
+      await fail(cached, 'InvalidSpec', parsed.message);
+      return undefined;
+    }
+    const obj = await ensureFinalizer<TopologyObject>(
+      manager.client,
+      def.resource,
+      cached,
+      topologyFinalizer,
+    );
+    const spec = parsed.spec;
+    const namespace = obj.metadata.namespace ?? '';
+
+    const connection = await rt.connections.resolve(namespace, def.clusterReference(spec));
+    if (!connection.ok) {
+      recordDependencies(key, connection, []);
+      await fail(obj, connection.reason, connection.message);
+      // A cluster or Secret that appears or changes enqueues this object through the watches.
+      return { requeueAfterMs: retries.next(k, seconds(60)) };
+    }
+
+    let prepared: Prepared = { refs: rt.references(namespace) };
+    if (def.prepare) {
+      const result = await def.prepare(obj, spec, connection);
+      if (!('refs' in result)) {
+        recordDependencies(key, connection, []);
+        await fail(obj, result.reason, result.message);
+        return { requeueAfterMs: retries.next(k, seconds(30)) };
+      }
+      prepared = result;
+    }
+    const extraTargets = prepared.dependsOn ?? [];
+    const desired = kind.desired(spec, prepared.refs);
+    if (!desired.ok) {
+      recordDependencies(key, connection, extraTargets);
+      await fail(obj, desired.reason, desired.message, prepared.status);
+      return { requeueAfterMs: retries.next(k, seconds(30)) };
+    }
+    const want = desired.want;
+    const what = kind.describe(want);
+
+    try {
+      const c = client(connection);
+      const brokerKey = kind.brokerKey(want);
+      recordDependencies(key, connection, [...extraTargets, targets.broker(c.brokerId, brokerKey)]);
+      const snapshot = await rt.snapshots.get(c);
+      const ready = findCondition(obj.status?.conditions, 'Ready');
+      const wasReady =
+        ready?.status === 'True' &&
+        obj.status?.observedGeneration === obj.metadata.generation &&
+        (!readyRevisions.has(k) || readyRevisions.get(k) === prepared.revision);
+      const plan = planConverge(kind, want, snapshot, rt.secrets, wasReady);
+      switch (plan.type) {
+        case 'waiting':
+          await fail(obj, plan.reason, plan.message, prepared.status);
+          return { requeueAfterMs: retries.next(k, seconds(15)) };
+        case 'conflict':
+          await fail(obj, plan.reason, plan.message, prepared.status);
+          // Drift reports a change of the broker object and a spec change bumps the generation; look
+          // again now and then anyway.
+          return { requeueAfterMs: seconds(300) };
+        case 'write': {
+          await executeAll(c, plan.ops);
+          const event = writeEvent(plan.verb, what, plan.changes);
+          manager.events.normal(obj, event.reason, event.message, 'Reconcile');
+          ctx.log.info({ changes: plan.changes, verb: plan.verb }, event.message);
+          break;
+        }
+        case 'in-sync':
+          break;
+      }
+      await setStatus(
+        obj,
+        { status: 'True', reason: 'Synchronized', message: `${capitalise(what)} matches the spec.` },
+        prepared.status,
+      );
+      readyRevisions.set(k, prepared.revision);
+      retries.reset(k);
+      return undefined;
+    } catch (error) {
+      return brokerFailure(obj, k, error);
+    }
+  };
+}
+
+function isGone(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === 404 || code === 409;
+}
