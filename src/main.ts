@@ -5,10 +5,11 @@ import { Manager } from './runtime/manager.ts';
 import { createLogger } from './runtime/logger.ts';
 import { SettingsError, loadSettings } from './settings.ts';
 import type { Settings } from './settings.ts';
+import { registerTopologyControllers } from './topology/controllers.ts';
 
 /** Controllers register here, one line per area. */
 function registerControllers(manager: Manager, settings: Settings): void {
-  // registerTopologyControllers(manager, settings);
+  registerTopologyControllers(manager, settings);
   registerClusterController(manager, settings);
 }
 

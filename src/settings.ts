@@ -113,6 +113,10 @@ export const settingsSchema = z.object({
   /** Image of RabbitmqClusters whose spec names none (upstream's DEFAULT_RABBITMQ_IMAGE); pin a tag. */
   defaultRabbitmqImage: z.string().min(1).default('rabbitmq:4.1.4-management'),
   podNamespace: z.string().default(''),
+  /** How often each broker's topology is re-read to find drift (objects changed or deleted behind Warren's back). */
+  brokerRefreshInterval: duration('60s'),
+  /** Reconciles in flight at once per topology controller (they share one client pool per broker). */
+  topologyWorkers: int(8, 1),
 });
 
 export type Settings = z.output<typeof settingsSchema>;
