@@ -32,6 +32,8 @@ export interface RabbitmqOptions {
   /** Working directory for data, logs and configuration; a fresh temporary one when omitted. */
   dir?: string;
   timeoutMs?: number;
+  /** rabbitmq.conf lines appended to the node's own, e.g. a TLS listener. */
+  additionalConfig?: string;
 }
 
 export interface RabbitmqPorts {
@@ -78,7 +80,7 @@ export async function startRabbitmq(options: RabbitmqOptions = {}): Promise<Rabb
   let processes: ManagedProcess[] = [];
   let ports: RabbitmqPorts | undefined;
   const launch = async (p: RabbitmqPorts) => {
-    writeNodeFiles(dir, p, username, password);
+    writeNodeFiles(dir, p, username, password, options.additionalConfig ?? '');
     const env = nodeEnvironment(dir, p, nodeName);
     const epmdProc = spawnLogged({
       name: 'epmd',
@@ -149,7 +151,13 @@ export async function startRabbitmq(options: RabbitmqOptions = {}): Promise<Rabb
   };
 }
 
-function writeNodeFiles(dir: string, ports: RabbitmqPorts, username: string, password: string): void {
+function writeNodeFiles(
+  dir: string,
+  ports: RabbitmqPorts,
+  username: string,
+  password: string,
+  additionalConfig: string,
+): void {
   mkdirSync(join(dir, 'mnesia'), { recursive: true });
   mkdirSync(join(dir, 'log'), { recursive: true });
   // An empty env file keeps /etc/rabbitmq/rabbitmq-env.conf (a system node's settings) out of our node.
@@ -168,6 +176,7 @@ function writeNodeFiles(dir: string, ports: RabbitmqPorts, username: string, pas
       'log.console.level = info',
       'log.console.use_colors = off',
       'log.file = false',
+      additionalConfig,
       '',
     ].join('\n'),
     { mode: 0o600 },
