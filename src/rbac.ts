@@ -18,51 +18,70 @@ const warrenPlurals = kinds.map((kind) => kind.plural);
 /** Rules the operator needs in every namespace it watches (granted cluster-wide, or per namespace). */
 export const watchedNamespaceRules: readonly PolicyRule[] = [
   {
-    // Informers list and watch every kind; finalizers are added and removed with patches.
+    // Informers list and watch every kind; finalizers are added and removed with JSON patches.
     apiGroups: [warrenGroup],
     resources: warrenPlurals,
-    verbs: ['get', 'list', 'watch', 'patch', 'update'],
+    verbs: ['get', 'list', 'watch', 'patch'],
   },
   {
-    // Conditions and observedGeneration are written to the status subresource only.
+    // Conditions and observedGeneration are merge-patched into the status subresource.
     apiGroups: [warrenGroup],
     resources: warrenPlurals.map((plural) => `${plural}/status`),
-    verbs: ['get', 'patch', 'update'],
+    verbs: ['patch'],
   },
   {
-    // Child objects carry owner references with blockOwnerDeletion; with the
-    // OwnerReferencesPermissionEnforcement admission plugin that needs update on the owner's finalizers.
+    // Children carry owner references with blockOwnerDeletion; with the OwnerReferencesPermissionEnforcement
+    // admission plugin, setting one needs update on the owner's finalizers.
     apiGroups: [warrenGroup],
     resources: ['rabbitmqclusters/finalizers', 'users/finalizers'],
     verbs: ['update'],
   },
   {
-    // Secrets: the cluster's Erlang cookie and default user, a User's generated credentials and TLS certificates
-    // (server-side apply), credentials read from connection and import Secrets (a label-selected informer).
+    // A cluster's Erlang cookie, default user and TLS Secrets (read, created, server-side applied); a User's
+    // generated credentials (created); connection and import Secrets (read once, then labelled
+    // warren.dev/watched so that the label-selected informer sees their changes).
     apiGroups: [''],
     resources: ['secrets'],
-    verbs: ['get', 'list', 'watch', 'create', 'patch', 'update', 'delete'],
+    verbs: ['get', 'list', 'watch', 'create', 'patch'],
   },
   {
-    // The cluster's children, applied server-side and watched through owner-labelled informers.
+    // A cluster's children, server-side applied (an apply that creates needs create) and watched by label.
     apiGroups: [''],
     resources: ['services', 'configmaps', 'serviceaccounts'],
-    verbs: ['get', 'list', 'watch', 'create', 'patch', 'update', 'delete'],
+    verbs: ['list', 'watch', 'create', 'patch'],
   },
   {
-    // Pod readiness feeds the cluster status; PVCs are expanded in place when persistence.storage grows.
+    apiGroups: ['apps'],
+    resources: ['statefulsets'],
+    verbs: ['list', 'watch', 'create', 'patch'],
+  },
+  {
+    // The peer-discovery Role and RoleBinding of each cluster.
+    apiGroups: ['rbac.authorization.k8s.io'],
+    resources: ['roles', 'rolebindings'],
+    verbs: ['list', 'watch', 'create', 'patch'],
+  },
+  {
+    // The PodDisruptionBudget is deleted when the cluster no longer wants one (a single replica).
+    apiGroups: ['policy'],
+    resources: ['poddisruptionbudgets'],
+    verbs: ['list', 'watch', 'create', 'patch', 'delete'],
+  },
+  {
+    // Pods are labelled to skip the preStop quorum wait when their cluster is deleted.
     apiGroups: [''],
     resources: ['pods'],
-    verbs: ['get', 'list', 'watch'],
+    verbs: ['list', 'patch'],
   },
   {
+    // Volume claims are patched to a larger size when persistence.storage grows.
     apiGroups: [''],
     resources: ['persistentvolumeclaims'],
-    verbs: ['get', 'list', 'watch', 'patch'],
+    verbs: ['list', 'patch'],
   },
   {
-    // The peer-discovery Role grants endpoints get and events create to the broker pods; RBAC lets the
-    // operator grant only what it holds itself.
+    // The peer-discovery Role grants the broker pods endpoints get and events create; RBAC lets the operator
+    // grant only what it holds itself.
     apiGroups: [''],
     resources: ['endpoints'],
     verbs: ['get'],
@@ -73,29 +92,7 @@ export const watchedNamespaceRules: readonly PolicyRule[] = [
     verbs: ['create'],
   },
   {
-    apiGroups: ['apps'],
-    resources: ['statefulsets'],
-    verbs: ['get', 'list', 'watch', 'create', 'patch', 'update', 'delete'],
-  },
-  {
-    apiGroups: ['policy'],
-    resources: ['poddisruptionbudgets'],
-    verbs: ['get', 'list', 'watch', 'create', 'patch', 'update', 'delete'],
-  },
-  {
-    // The peer-discovery Role and RoleBinding of each cluster.
-    apiGroups: ['rbac.authorization.k8s.io'],
-    resources: ['roles', 'rolebindings'],
-    verbs: ['get', 'list', 'watch', 'create', 'patch', 'update', 'delete'],
-  },
-  {
-    // ClusterAvailable follows the client Service's EndpointSlices.
-    apiGroups: ['discovery.k8s.io'],
-    resources: ['endpointslices'],
-    verbs: ['get', 'list', 'watch'],
-  },
-  {
-    // Events about the resources, de-duplicated by patching the series.
+    // Events about the resources; a repeated Event is patched into a series.
     apiGroups: ['events.k8s.io'],
     resources: ['events'],
     verbs: ['create', 'patch'],
@@ -105,6 +102,7 @@ export const watchedNamespaceRules: readonly PolicyRule[] = [
 /** Rules for leader election, granted only in the operator's own namespace. */
 export const leaderElectionRules: readonly PolicyRule[] = [
   {
+    // Read, create, then renew and release by update (a 409 means the Lease was lost).
     apiGroups: ['coordination.k8s.io'],
     resources: ['leases'],
     verbs: ['get', 'create', 'update'],

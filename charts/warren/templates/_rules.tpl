@@ -18,7 +18,6 @@
     - list
     - watch
     - patch
-    - update
 - apiGroups:
     - warren.dev
   resources:
@@ -31,9 +30,7 @@
     - bindings/status
     - policies/status
   verbs:
-    - get
     - patch
-    - update
 - apiGroups:
     - warren.dev
   resources:
@@ -51,8 +48,6 @@
     - watch
     - create
     - patch
-    - update
-    - delete
 - apiGroups:
     - ""
   resources:
@@ -60,29 +55,52 @@
     - configmaps
     - serviceaccounts
   verbs:
-    - get
     - list
     - watch
     - create
     - patch
-    - update
+- apiGroups:
+    - apps
+  resources:
+    - statefulsets
+  verbs:
+    - list
+    - watch
+    - create
+    - patch
+- apiGroups:
+    - rbac.authorization.k8s.io
+  resources:
+    - roles
+    - rolebindings
+  verbs:
+    - list
+    - watch
+    - create
+    - patch
+- apiGroups:
+    - policy
+  resources:
+    - poddisruptionbudgets
+  verbs:
+    - list
+    - watch
+    - create
+    - patch
     - delete
 - apiGroups:
     - ""
   resources:
     - pods
   verbs:
-    - get
     - list
-    - watch
+    - patch
 - apiGroups:
     - ""
   resources:
     - persistentvolumeclaims
   verbs:
-    - get
     - list
-    - watch
     - patch
 - apiGroups:
     - ""
@@ -96,51 +114,6 @@
     - events
   verbs:
     - create
-- apiGroups:
-    - apps
-  resources:
-    - statefulsets
-  verbs:
-    - get
-    - list
-    - watch
-    - create
-    - patch
-    - update
-    - delete
-- apiGroups:
-    - policy
-  resources:
-    - poddisruptionbudgets
-  verbs:
-    - get
-    - list
-    - watch
-    - create
-    - patch
-    - update
-    - delete
-- apiGroups:
-    - rbac.authorization.k8s.io
-  resources:
-    - roles
-    - rolebindings
-  verbs:
-    - get
-    - list
-    - watch
-    - create
-    - patch
-    - update
-    - delete
-- apiGroups:
-    - discovery.k8s.io
-  resources:
-    - endpointslices
-  verbs:
-    - get
-    - list
-    - watch
 - apiGroups:
     - events.k8s.io
   resources:
