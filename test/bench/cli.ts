@@ -1,0 +1,53 @@
+// Benchmarks print figures, not verdicts: progress goes to stderr, and the last line on stdout is one JSON
+// object with the results.
+//
+//   npm run bench -- topology --objects 1000 [--raw-only] [--timeout 600] [--operator-env KEY=value ...]
+import { parseArgs } from 'node:util';
+import { runTopologyBenchmark } from './topology.ts';
+
+const usage =
+  'usage: npm run bench -- topology --objects N [--raw-only] [--timeout SECONDS] [--operator-env KEY=value]';
+
+async function main(): Promise<void> {
+  const { positionals, values } = parseArgs({
+    allowPositionals: true,
+    options: {
+      objects: { type: 'string', default: '1000' },
+      'raw-only': { type: 'boolean', default: false },
+      timeout: { type: 'string', default: '900' },
+      'create-concurrency': { type: 'string', default: '32' },
+      'operator-env': { type: 'string', multiple: true, default: [] },
+    },
+  });
+  const [benchmark] = positionals;
+  if (benchmark !== 'topology') {
+    process.stderr.write(`${usage}\n`);
+    process.exit(2);
+  }
+  const objects = Number(values.objects);
+  if (!Number.isInteger(objects) || objects < 1)
+    throw new Error(`--objects must be a positive integer: ${usage}`);
+  const operatorEnv = Object.fromEntries(
+    values['operator-env'].map((pair) => {
+      const at = pair.indexOf('=');
+      if (at < 1) throw new Error(`--operator-env takes KEY=value, got "${pair}"`);
+      return [pair.slice(0, at), pair.slice(at + 1)];
+    }),
+  );
+  const result = await runTopologyBenchmark({
+    objects,
+    rawConcurrency: 8,
+    createConcurrency: Number(values['create-concurrency']),
+    timeoutMs: Number(values.timeout) * 1000,
+    rawOnly: values['raw-only'],
+    operatorEnv,
+  });
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+}
+
+process.on('unhandledRejection', (error) => {
+  process.stderr.write(`unhandled rejection: ${String(error)}\n`);
+  process.exit(1);
+});
+
+await main();

@@ -1,0 +1,436 @@
+// `npm run bench -- topology --objects N`: how fast the operator converges N topology objects, how many
+// management requests it spends, how many writes a full resync of the unchanged set makes (the answer
+// should be zero), how much memory the operator holds, and the broker's own limit for comparison: plain
+// PUTs of the same objects straight to the management API with 8 requests in flight.
+//
+// The environment is the running `npm run testenv -- up` one when its env file exists (or KUBECONFIG and
+// RABBITMQ_* are set), else a control plane and a broker started here and stopped at the end. The
+// operator runs as a child process (`src/main.ts`), exactly as it runs in a pod; its request counts come
+// from its /metrics endpoint and its memory from /proc.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createWriteStream, existsSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { KubeConfig } from '@kubernetes/client-node';
+import { resourceFor, type KindName } from '../../src/api/kinds.ts';
+import { ManagementClient } from '../../src/rabbitmq/management.ts';
+import { managementRequestCounts, requestCountsSince } from '../../src/rabbitmq/metrics.ts';
+import { KubeClient } from '../../src/runtime/kube-client.ts';
+import type { KubeObject } from '../../src/runtime/resource.ts';
+import { startControlPlane, type ControlPlaneHandle } from '../env/control-plane.ts';
+import { freePorts } from '../env/net.ts';
+import { startRabbitmq, type RabbitmqHandle } from '../env/rabbitmq.ts';
+import { brokerWrites, countByKind, topologyMix, type MixKind, type MixObject } from './topology-mix.ts';
+
+export interface TopologyBenchOptions {
+  objects: number;
+  /** Requests in flight for the raw PUT measurement (the issue fixes it at 8). */
+  rawConcurrency: number;
+  /** Creates in flight against the API server. */
+  createConcurrency: number;
+  timeoutMs: number;
+  /** Skip the operator part (measure the broker alone). */
+  rawOnly: boolean;
+  /** Extra environment for the operator process (`KEY=value`). */
+  operatorEnv: Record<string, string>;
+}
+
+interface Environment {
+  kubeconfigPath: string;
+  broker: { url: string; username: string; password: string; amqpUrl: string };
+  stop(): Promise<void>;
+}
+
+const repoRoot = join(import.meta.dirname, '..', '..');
+const nodeBinary = join(repoRoot, 'node_modules', '.bin', 'node');
+
+function log(message: string): void {
+  process.stderr.write(`[bench] ${message}\n`);
+}
+
+/** Runs `tasks` with at most `limit` in flight; rejects on the first failure. */
+async function inParallel<T>(
+  items: readonly T[],
+  limit: number,
+  task: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const item = items[next++]!;
+      await task(item);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+// ---- environment ---------------------------------------------------------------------------
+
+function readEnvFile(path: string): Record<string, string> {
+  const values: Record<string, string> = {};
+  for (const line of readFileSync(path, 'utf8').split('\n')) {
+    const match = /^(?:export\s+)?([A-Z_]+)=(.*)$/.exec(line.trim());
+    if (match?.[1] === undefined || match[2] === undefined) continue;
+    values[match[1]] = match[2].replace(/^'(.*)'$/, '$1').replaceAll(`'\\''`, `'`);
+  }
+  return values;
+}
+
+async function environment(): Promise<Environment> {
+  const envFile = join(repoRoot, '.testenv', 'env');
+  const values = existsSync(envFile) ? { ...readEnvFile(envFile), ...process.env } : { ...process.env };
+  const { KUBECONFIG, RABBITMQ_MANAGEMENT_URL, RABBITMQ_USERNAME, RABBITMQ_PASSWORD, RABBITMQ_AMQP_URL } =
+    values;
+  if (KUBECONFIG && RABBITMQ_MANAGEMENT_URL && RABBITMQ_USERNAME && RABBITMQ_PASSWORD) {
+    log(`using the running test environment (${KUBECONFIG})`);
+    return {
+      kubeconfigPath: KUBECONFIG,
+      broker: {
+        url: RABBITMQ_MANAGEMENT_URL,
+        username: RABBITMQ_USERNAME,
+        password: RABBITMQ_PASSWORD,
+        amqpUrl: RABBITMQ_AMQP_URL ?? '',
+      },
+      stop: () => Promise.resolve(),
+    };
+  }
+  log('starting a control plane and a broker for this run');
+  let controlPlane: ControlPlaneHandle | undefined;
+  let rabbit: RabbitmqHandle | undefined;
+  try {
+    [controlPlane, rabbit] = await Promise.all([
+      startControlPlane({ controllerManager: true }),
+      startRabbitmq(),
+    ]);
+  } catch (error) {
+    await controlPlane?.stop();
+    await rabbit?.destroy();
+    throw error;
+  }
+  const started = { controlPlane, rabbit };
+  return {
+    kubeconfigPath: controlPlane.kubeconfigPath,
+    broker: {
+      url: rabbit.managementUrl,
+      username: rabbit.username,
+      password: rabbit.password,
+      amqpUrl: rabbit.amqpUrl,
+    },
+    stop: async () => {
+      await started.controlPlane.stop();
+      await started.rabbit.destroy();
+    },
+  };
+}
+
+// ---- the broker's own limit ------------------------------------------------------------------
+
+interface RawResult {
+  requests: number;
+  seconds: number;
+  requestsPerSecond: number;
+}
+
+/** Plain writes of the same mix (other names) straight to the management API, 8 in flight. */
+async function measureRawPuts(
+  client: ManagementClient,
+  count: number,
+  concurrency: number,
+): Promise<RawResult> {
+  const prefix = `raw${randomBytes(2).toString('hex')}`;
+  const objects = topologyMix(count, prefix);
+  const stages = brokerWrites(objects);
+  const requests = stages.reduce((total, stage) => total + stage.length, 0);
+  const started = performance.now();
+  // Stages keep dependencies first (vhosts and users, then what lives in them, then bindings).
+  for (const stage of stages) {
+    await inParallel(stage, concurrency, async (write) => {
+      await client.request(write.method, write.path, write.body);
+    });
+  }
+  const seconds = (performance.now() - started) / 1000;
+  log(`raw: ${requests} writes in ${seconds.toFixed(1)} s; removing them`);
+  const vhosts = objects.filter((o) => o.kind === 'Vhost').map((o) => o.spec.name ?? o.name);
+  const users = objects.filter((o) => o.kind === 'User').map((o) => o.name);
+  await inParallel(vhosts, concurrency, async (vhost) => {
+    await client.deleteVhost(vhost);
+  });
+  await inParallel(users, concurrency, async (user) => {
+    await client.deleteUser(user);
+  });
+  return { requests, seconds, requestsPerSecond: requests / seconds };
+}
+
+// ---- the operator ----------------------------------------------------------------------------
+
+interface Operator {
+  process: ChildProcess;
+  metricsUrl: string;
+  logPath: string;
+  stop(): Promise<void>;
+}
+
+async function startOperator(
+  kubeconfigPath: string,
+  namespace: string,
+  extraEnv: Record<string, string>,
+): Promise<Operator> {
+  const [metricsPort] = await freePorts(1);
+  const logPath = join(tmpdir(), `warren-bench-operator-${namespace}.log`);
+  const out = createWriteStream(logPath);
+  const child = spawn(nodeBinary, [join(repoRoot, 'src', 'main.ts')], {
+    cwd: repoRoot,
+    env: {
+      ...process.env,
+      KUBECONFIG: kubeconfigPath,
+      WATCH_NAMESPACES: namespace,
+      LEADER_ELECT: 'false',
+      METRICS_BIND_ADDRESS: `127.0.0.1:${metricsPort}`,
+      HEALTH_PROBE_BIND_ADDRESS: '0',
+      LOG_LEVEL: 'warn',
+      POD_NAMESPACE: namespace,
+      ...extraEnv,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout.pipe(out);
+  child.stderr.pipe(out);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return {
+    process: child,
+    metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
+    logPath,
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 35_000);
+        await exited;
+        clearTimeout(timer);
+      }
+      out.end();
+    },
+  };
+}
+
+/** Sums of Prometheus samples of one metric by one label (other labels summed over). */
+async function scrape(metricsUrl: string, metric: string, label: string): Promise<Record<string, number>> {
+  const response = await fetch(metricsUrl);
+  const text = await response.text();
+  const sums: Record<string, number> = {};
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${metric}{`) && !line.startsWith(`${metric} `)) continue;
+    const value = Number(line.slice(line.lastIndexOf(' ') + 1));
+    const labelValue = new RegExp(`${label}="([^"]*)"`).exec(line)?.[1] ?? '';
+    sums[labelValue] = (sums[labelValue] ?? 0) + value;
+  }
+  return sums;
+}
+
+async function scrapeWhenUp(
+  operator: Operator,
+  metric: string,
+  label: string,
+): Promise<Record<string, number>> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await scrape(operator.metricsUrl, metric, label);
+    } catch (error) {
+      if (attempt > 100 || operator.process.exitCode !== null) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+}
+
+/** Resident memory of a process in MiB: now and at its peak (VmHWM). */
+function memoryMiB(pid: number): { rss: number; peak: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kib = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0);
+  return { rss: kib('VmRSS') / 1024, peak: kib('VmHWM') / 1024 };
+}
+
+// ---- custom resources ------------------------------------------------------------------------
+
+const kindNames: readonly MixKind[] = [
+  'Vhost',
+  'User',
+  'Permission',
+  'Exchange',
+  'Queue',
+  'Binding',
+  'Policy',
+];
+
+function manifest(object: MixObject, namespace: string, secret: string): KubeObject {
+  return {
+    metadata: { name: object.name, namespace },
+    spec: { ...object.spec, rabbitmqClusterReference: { connectionSecret: { name: secret } } },
+  };
+}
+
+function isReady(object: KubeObject): boolean {
+  const status = (
+    object as { status?: { observedGeneration?: number; conditions?: { type: string; status: string }[] } }
+  ).status;
+  const ready = status?.conditions?.find((condition) => condition.type === 'Ready');
+  return ready?.status === 'True' && (status?.observedGeneration ?? 0) >= (object.metadata.generation ?? 1);
+}
+
+/** Ready objects by kind, read in pages (the poller must stay cheap next to the operator). */
+async function countReady(
+  kube: KubeClient,
+  namespace: string,
+): Promise<{ ready: number; byKind: Record<string, number> }> {
+  const byKind: Record<string, number> = {};
+  let ready = 0;
+  for (const kind of kindNames) {
+    const resource = resourceFor(kind as KindName);
+    let token: string | undefined;
+    do {
+      const page = await kube.list<KubeObject>(resource, {
+        namespace,
+        limit: 2000,
+        ...(token ? { continue: token } : {}),
+      });
+      const count = page.items.filter(isReady).length;
+      byKind[kind] = (byKind[kind] ?? 0) + count;
+      ready += count;
+      token = page.metadata.continue || undefined;
+    } while (token !== undefined);
+  }
+  return { ready, byKind };
+}
+
+async function waitAllReady(
+  kube: KubeClient,
+  namespace: string,
+  total: number,
+  deadline: number,
+  operator: Operator,
+) {
+  let last = -1;
+  for (;;) {
+    const { ready, byKind } = await countReady(kube, namespace);
+    if (ready !== last) log(`ready ${ready}/${total} ${JSON.stringify(byKind)}`);
+    last = ready;
+    if (ready >= total) return;
+    if (operator.process.exitCode !== null)
+      throw new Error(`the operator exited (${operator.process.exitCode}); log: ${operator.logPath}`);
+    if (Date.now() > deadline)
+      throw new Error(`only ${ready} of ${total} objects became Ready in time; log: ${operator.logPath}`);
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+  }
+}
+
+/** Waits until the operator has reconciled at least `count` times since `before` and its queues are empty. */
+async function waitReconciled(operator: Operator, count: number, deadline: number): Promise<void> {
+  for (;;) {
+    const reconciles = await scrapeWhenUp(operator, 'controller_runtime_reconcile_total', 'controller');
+    const depth = await scrapeWhenUp(operator, 'workqueue_depth', 'name');
+    const total = Object.values(reconciles).reduce((a, b) => a + b, 0);
+    const queued = Object.values(depth).reduce((a, b) => a + b, 0);
+    if (total >= count && queued === 0) return;
+    if (Date.now() > deadline) throw new Error(`the resync reconciled ${total} of ${count} objects in time`);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
+
+const writeMethods = ['PUT', 'POST', 'DELETE'];
+
+function byMethod(counts: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(
+    Object.entries(counts)
+      .filter(([, n]) => n > 0)
+      .sort(),
+  );
+}
+
+// ---- the run ---------------------------------------------------------------------------------
+
+export async function runTopologyBenchmark(options: TopologyBenchOptions): Promise<Record<string, unknown>> {
+  const env = await environment();
+  const client = new ManagementClient(env.broker, { concurrency: options.rawConcurrency });
+  const objects = topologyMix(options.objects, `b${randomBytes(2).toString('hex')}`);
+  log(`mix: ${JSON.stringify(countByKind(objects))}`);
+  const result: Record<string, unknown> = { objects: objects.length, mix: countByKind(objects) };
+  let operator: Operator | undefined;
+  try {
+    const before = managementRequestCounts();
+    const raw = await measureRawPuts(client, options.objects, options.rawConcurrency);
+    result.rawWrites = raw.requests;
+    result.rawSeconds = round(raw.seconds);
+    result.rawPutsPerSecond = round(raw.requestsPerSecond);
+    result.rawManagementRequests = byMethod(requestCountsSince(before));
+    if (options.rawOnly) return result;
+
+    const kubeConfig = new KubeConfig();
+    kubeConfig.loadFromFile(env.kubeconfigPath);
+    const kube = new KubeClient(kubeConfig);
+
+    const namespace = `bench-${randomBytes(3).toString('hex')}`;
+    await kube.create(
+      { group: '', version: 'v1', plural: 'namespaces', kind: 'Namespace', namespaced: false },
+      {
+        metadata: { name: namespace },
+      },
+    );
+    const secret = 'broker';
+    await kube.create(
+      { group: '', version: 'v1', plural: 'secrets', kind: 'Secret', namespaced: true },
+      {
+        metadata: { name: secret, namespace, labels: { 'rabbitmq.com/topology-operator': 'true' } },
+        stringData: { uri: env.broker.url, username: env.broker.username, password: env.broker.password },
+      },
+    );
+
+    operator = await startOperator(env.kubeconfigPath, namespace, options.operatorEnv);
+    await scrapeWhenUp(operator, 'warren_management_requests_total', 'method');
+    const deadline = Date.now() + options.timeoutMs;
+    const started = performance.now();
+    const createStarted = performance.now();
+    await inParallel(objects, options.createConcurrency, async (object) => {
+      await kube.create(resourceFor(object.kind as KindName), manifest(object, namespace, secret));
+    });
+    result.createSeconds = round((performance.now() - createStarted) / 1000);
+    log(`created ${objects.length} resources in ${String(result.createSeconds)} s`);
+    await waitAllReady(kube, namespace, objects.length, deadline, operator);
+    const seconds = (performance.now() - started) / 1000;
+    result.seconds = round(seconds);
+    result.objectsPerSecond = round(objects.length / seconds);
+    result.managementRequests = byMethod(
+      await scrape(operator.metricsUrl, 'warren_management_requests_total', 'method'),
+    );
+    const memory = memoryMiB(operator.process.pid!);
+    result.operatorRssMiB = round(memory.rss);
+    result.operatorPeakRssMiB = round(memory.peak);
+
+    // A full resync of the unchanged set: a new operator process reconciles every object from scratch.
+    log('restarting the operator for a full resync of the unchanged set');
+    await operator.stop();
+    operator = await startOperator(env.kubeconfigPath, namespace, options.operatorEnv);
+    const resyncStarted = performance.now();
+    await waitReconciled(operator, objects.length, Date.now() + options.timeoutMs);
+    result.resyncSeconds = round((performance.now() - resyncStarted) / 1000);
+    const resyncRequests = byMethod(
+      await scrape(operator.metricsUrl, 'warren_management_requests_total', 'method'),
+    );
+    result.resyncManagementRequests = resyncRequests;
+    result.resyncWriteRequests = writeMethods.reduce(
+      (total, method) => total + (resyncRequests[method] ?? 0),
+      0,
+    );
+    const resyncMemory = memoryMiB(operator.process.pid!);
+    result.resyncOperatorPeakRssMiB = round(resyncMemory.peak);
+    result.operatorRssMiB = round(Math.max(memory.rss, resyncMemory.rss));
+    result.operatorToRawRatio = round(objects.length / seconds / raw.requestsPerSecond);
+    return result;
+  } finally {
+    await operator?.stop();
+    await client.close();
+    await env.stop();
+  }
+}
+
+function round(value: number): number {
+  return Math.round(value * 100) / 100;
+}
