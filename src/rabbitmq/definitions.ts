@@ -365,6 +365,8 @@ export function carryOverUnreadable(next: BrokerSnapshot, previous: BrokerSnapsh
 export async function fetchSnapshot(client: ManagementClient): Promise<BrokerSnapshot> {
   const fetchedAt = Date.now();
   const vhostsRequest = client.listVhosts();
+  // Handled now: it may fail while definitions() is still pending, which would be an unhandled rejection.
+  vhostsRequest.catch(() => undefined);
   let definitions: Definitions;
   try {
     definitions = await client.definitions();
