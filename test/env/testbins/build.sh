@@ -17,6 +17,12 @@ need_go() {
   fi
 }
 mkdir -p "$KDIR" "$EDIR" "$HDIR"
+# One build at a time: a test run that starts while a build is going waits for it instead of building too.
+exec 9>"$CACHE/.build.lock"
+if ! flock -n 9; then
+  echo "another build of the test binaries is running; waiting for it" >&2
+  flock 9
+fi
 
 stamped() { "$1" --version 2>/dev/null | grep -q "$2"; }
 if ! stamped "$KDIR/kube-apiserver" "Kubernetes v$K8S_VERSION" ||
