@@ -27,7 +27,7 @@ fi
 stamped() { "$1" --version 2>/dev/null | grep -q "$2"; }
 if ! stamped "$KDIR/kube-apiserver" "Kubernetes v$K8S_VERSION" ||
    ! stamped "$KDIR/kube-controller-manager" "Kubernetes v$K8S_VERSION" ||
-   ! stamped "$KDIR/kubectl" "v$K8S_VERSION"; then
+   ! "$KDIR/kubectl" version --client 2>/dev/null | grep -q "Client Version: v$K8S_VERSION"; then
   need_go
   echo "building kube-apiserver, kube-controller-manager and kubectl v$K8S_VERSION into $KDIR (the first build takes a while)" >&2
   LDF="-s -w"
