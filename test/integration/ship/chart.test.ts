@@ -1,0 +1,212 @@
+// The Helm chart: lint, render in both RBAC modes, reject bad values, and match config/.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { leaderElectionRules, watchedNamespaceRules } from '../../../src/rbac.ts';
+import { kinds } from '../../../src/api/kinds.ts';
+import { chartDir, helm, helmOk, parseManifests, repoRoot, template, type Manifest } from './helm.ts';
+
+function find(manifests: Manifest[], kind: string, name?: string, namespace?: string): Manifest | undefined {
+  return manifests.find(
+    (m) =>
+      m.kind === kind &&
+      (name === undefined || m.metadata.name === name) &&
+      (namespace === undefined || m.metadata.namespace === namespace),
+  );
+}
+
+interface Container {
+  env: { name: string; value?: string }[];
+  securityContext: Record<string, unknown>;
+  ports: { name: string; containerPort: number }[];
+  livenessProbe: { httpGet: { path: string; port: string } };
+  readinessProbe: { httpGet: { path: string; port: string } };
+}
+interface PodSpec {
+  securityContext: Record<string, unknown>;
+  serviceAccountName: string;
+  containers: Container[];
+}
+
+function podSpec(manifests: Manifest[]): PodSpec {
+  const deployment = find(manifests, 'Deployment') as unknown as { spec: { template: { spec: PodSpec } } };
+  return deployment.spec.template.spec;
+}
+
+function envOf(manifests: Manifest[]): Record<string, string | undefined> {
+  return Object.fromEntries(podSpec(manifests).containers[0]!.env.map((e) => [e.name, e.value]));
+}
+
+describe('Helm chart', () => {
+  it('passes helm lint with default and namespaced values', () => {
+    helmOk(['lint', '--strict', chartDir]);
+    helmOk(['lint', '--strict', chartDir, '--set-json', 'watchNamespaces=["team-a","team-b"]']);
+  });
+
+  it('grants the rules of src/rbac.ts through a ClusterRole when it watches all namespaces', () => {
+    const manifests = template();
+    const clusterRole = find(manifests, 'ClusterRole', 'warren');
+    assert.deepEqual(clusterRole?.rules, watchedNamespaceRules);
+    const binding = find(manifests, 'ClusterRoleBinding', 'warren') as unknown as {
+      subjects: { kind: string; name: string; namespace: string }[];
+    };
+    assert.deepEqual(binding.subjects, [
+      { kind: 'ServiceAccount', name: 'warren', namespace: 'warren-system' },
+    ]);
+    assert.deepEqual(
+      find(manifests, 'Role', 'warren-leader-election', 'warren-system')?.rules,
+      leaderElectionRules,
+    );
+    assert.equal(envOf(manifests).WATCH_NAMESPACES, '');
+  });
+
+  it('uses only Roles in the watched namespaces in namespaced mode', () => {
+    const manifests = template(['watchNamespaces=["team-a","team-b"]']);
+    assert.equal(find(manifests, 'ClusterRole'), undefined);
+    assert.equal(find(manifests, 'ClusterRoleBinding'), undefined);
+    for (const namespace of ['team-a', 'team-b']) {
+      assert.deepEqual(find(manifests, 'Role', 'warren', namespace)?.rules, watchedNamespaceRules);
+      assert.ok(find(manifests, 'RoleBinding', 'warren', namespace));
+    }
+    assert.ok(find(manifests, 'Role', 'warren-leader-election', 'warren-system'));
+    assert.equal(envOf(manifests).WATCH_NAMESPACES, 'team-a,team-b');
+  });
+
+  it('names no wildcard in any rule it renders', () => {
+    const rendered =
+      helmOk(['template', 'warren', chartDir]) +
+      helmOk(['template', 'warren', chartDir, '--set-json', 'watchNamespaces=["a"]']);
+    for (const manifest of parseManifests(rendered)) {
+      for (const rule of (manifest.rules ?? []) as {
+        apiGroups: string[];
+        resources: string[];
+        verbs: string[];
+      }[]) {
+        assert.ok(
+          ![...rule.apiGroups, ...rule.resources, ...rule.verbs].some((v) => v.includes('*')),
+          JSON.stringify(rule),
+        );
+      }
+    }
+  });
+
+  it('runs the operator restricted, with probes on /healthz and /readyz and metrics on 8080', () => {
+    const manifests = template();
+    const pod = podSpec(manifests);
+    const container = pod.containers[0]!;
+    assert.equal(pod.serviceAccountName, 'warren');
+    assert.equal(pod.securityContext.runAsNonRoot, true);
+    assert.deepEqual(pod.securityContext.seccompProfile, { type: 'RuntimeDefault' });
+    assert.deepEqual(container.securityContext, {
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ['ALL'] },
+    });
+    assert.deepEqual(
+      container.ports.map((p) => [p.name, p.containerPort]),
+      [
+        ['metrics', 8080],
+        ['probes', 8081],
+      ],
+    );
+    assert.deepEqual(container.livenessProbe.httpGet, { path: '/healthz', port: 'probes' });
+    assert.deepEqual(container.readinessProbe.httpGet, { path: '/readyz', port: 'probes' });
+    const env = envOf(manifests);
+    assert.equal(env.LEADER_ELECT, 'true');
+    assert.equal(env.METRICS_BIND_ADDRESS, ':8080');
+    assert.equal(env.HEALTH_PROBE_BIND_ADDRESS, ':8081');
+  });
+
+  it('creates a ServiceMonitor only when asked', () => {
+    assert.equal(find(template(), 'ServiceMonitor'), undefined);
+    const monitor = find(
+      template(['metrics.serviceMonitor={"enabled":true,"labels":{"release":"prom"}}']),
+      'ServiceMonitor',
+    );
+    assert.equal(monitor?.metadata.labels?.release, 'prom');
+  });
+
+  it('ships the CRDs of crds/ unchanged', () => {
+    const names = readdirSync(join(repoRoot, 'crds')).filter((n) => n.endsWith('.yaml'));
+    assert.equal(names.length, kinds.length);
+    for (const name of names) {
+      assert.equal(
+        readFileSync(join(chartDir, 'crds', name), 'utf8'),
+        readFileSync(join(repoRoot, 'crds', name), 'utf8'),
+      );
+    }
+  });
+
+  it('renders the same objects as config/ for a release called warren in warren-system', () => {
+    const withoutHelm = (m: Manifest) => {
+      const copy = structuredClone(m);
+      const strip = (labels?: Record<string, string>) => {
+        if (!labels) return;
+        delete labels['helm.sh/chart'];
+        delete labels['app.kubernetes.io/managed-by'];
+      };
+      strip(copy.metadata.labels);
+      strip(
+        (copy as { spec?: { template?: { metadata?: { labels?: Record<string, string> } } } }).spec?.template
+          ?.metadata?.labels,
+      );
+      return copy;
+    };
+    const key = (m: Manifest) => `${m.kind}/${m.metadata.namespace ?? ''}/${m.metadata.name}`;
+    const chart = new Map(template().map((m) => [key(m), withoutHelm(m)]));
+    const plain = ['rbac', 'manager'].flatMap((dir) =>
+      readdirSync(join(repoRoot, 'config', dir))
+        .filter((f) => f !== 'kustomization.yaml')
+        .flatMap((f) => parseManifests(readFileSync(join(repoRoot, 'config', dir, f), 'utf8'))),
+    );
+    for (const manifest of plain.filter((m) => m.kind !== 'Namespace')) {
+      assert.deepEqual(
+        chart.get(key(manifest)),
+        manifest,
+        `${key(manifest)} differs between the chart and config/`,
+      );
+    }
+    assert.deepEqual(
+      [...chart.keys()].sort(),
+      plain
+        .filter((m) => m.kind !== 'Namespace')
+        .map(key)
+        .sort(),
+    );
+  });
+});
+
+describe('Chart values schema', () => {
+  const cases: { values: string; message: RegExp; extra?: string }[] = [
+    { values: 'replicas="two"', message: /replicas.*(integer|number)/i },
+    { values: 'replicas=-1', message: /replicas.*(minimum|>= 0|less than)/i },
+    { values: 'image.pullPolicy="Sometimes"', message: /pullPolicy.*(Always|IfNotPresent|Never)/ },
+    { values: 'image.repository=""', message: /repository/ },
+    { values: 'image.digest="latest"', message: /digest/ },
+    { values: 'watchNamespaces=["Team_A"]', message: /watchNamespaces/ },
+    { values: 'watchNamespaces="team-a"', message: /watchNamespaces.*array/i },
+    { values: 'logLevel="verbose"', message: /logLevel/ },
+    { values: 'metrics.port=70000', message: /metrics.*port/ },
+    { values: 'leaderElection={"enabled":"yes"}', message: /leaderElection.*enabled.*boolean/i },
+    { values: 'replica=2', message: /replica/ },
+    { values: 'metrics.serviceMonitor={"enabled":true,"interval":"often"}', message: /interval/ },
+    { values: 'maxConcurrentReconciles=0', message: /maxConcurrentReconciles/ },
+    { values: 'probes.port=8080', message: /metrics.port and probes.port must differ/ },
+    {
+      values: 'leaderElection={"enabled":false}',
+      message: /replicas above 1 need leaderElection/,
+      extra: 'replicas=2',
+    },
+  ];
+
+  for (const { values, message, extra } of cases) {
+    it(`rejects ${values}${extra ? ` with ${extra}` : ''}`, () => {
+      const args = ['template', 'warren', chartDir, '--set-json', values];
+      if (extra) args.push('--set-json', extra);
+      const result = helm(args);
+      assert.notEqual(result.status, 0, `helm accepted ${values}`);
+      assert.match(result.stderr, message);
+    });
+  }
+});

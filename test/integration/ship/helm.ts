@@ -1,0 +1,68 @@
+// The helm binary built by test/env/testbins/build.sh (cached per version; HELM_BIN_DIR points at a prebuilt one),
+// and small wrappers the chart tests share.
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { parseAllDocuments } from 'yaml';
+
+export const repoRoot = join(import.meta.dirname, '../../..');
+export const chartDir = join(repoRoot, 'charts/warren');
+
+let helmPath: string | undefined;
+
+export function helmBinary(): string {
+  if (helmPath) return helmPath;
+  let dir = process.env.HELM_BIN_DIR;
+  if (!dir) {
+    const build = spawnSync('bash', [join(repoRoot, 'test/env/testbins/build.sh')], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    if (build.status !== 0) throw new Error('test/env/testbins/build.sh failed; see its message above');
+    dir = /^HELM_BIN_DIR=(.*)$/m.exec(build.stdout)?.[1];
+    if (!dir) throw new Error('test/env/testbins/build.sh printed no HELM_BIN_DIR');
+  }
+  helmPath = join(dir, 'helm');
+  return helmPath;
+}
+
+export interface HelmResult {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export function helm(args: readonly string[], env: NodeJS.ProcessEnv = process.env): HelmResult {
+  const result = spawnSync(helmBinary(), args, {
+    encoding: 'utf8',
+    env: { ...env, HELM_CACHE_HOME: '/tmp/warren-helm/cache', HELM_CONFIG_HOME: '/tmp/warren-helm/config' },
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+export function helmOk(args: readonly string[], env?: NodeJS.ProcessEnv): string {
+  const result = helm(args, env);
+  if (result.status !== 0)
+    throw new Error(`helm ${args.join(' ')} failed:\n${result.stderr}${result.stdout}`);
+  return result.stdout;
+}
+
+export interface Manifest {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string> };
+  [key: string]: unknown;
+}
+
+export function parseManifests(text: string): Manifest[] {
+  return parseAllDocuments(text)
+    .map((doc) => doc.toJS() as Manifest | null)
+    .filter((doc): doc is Manifest => doc !== null);
+}
+
+/** Renders the chart as release `warren` in namespace `warren-system`, with --set style values. */
+export function template(values: readonly string[] = [], namespace = 'warren-system'): Manifest[] {
+  const args = ['template', 'warren', chartDir, '--namespace', namespace];
+  for (const value of values) args.push('--set-json', value);
+  return parseManifests(helmOk(args));
+}
