@@ -1,6 +1,7 @@
 // Whole-environment helpers shared by the global setup and the CLI.
 //
 //   stopEnvironment(dir)  stops every process recorded under dir (newest first) and forgets its records.
+//   envFile(values, dir)  the shell file that `npm run testenv -- up` writes to .testenv/env (pure).
 //   stopOnExit(dir)       last resort for an interrupted run: when this process exits or is told to stop before
 //                         the normal teardown, SIGTERM whatever is still recorded under dir.
 import { rmSync } from 'node:fs';
@@ -34,4 +35,33 @@ export function stopOnExit(dir: string): () => void {
   process.once('exit', signalAll);
   for (const sig of signals) process.once(sig, onSignal);
   return cancel;
+}
+
+const shellQuote = (value: string) => `'${value.replaceAll("'", `'\\''`)}'`;
+
+export interface EnvFileValues {
+  kubeconfigPath: string;
+  managementUrl: string;
+  amqpUrl: string;
+  username: string;
+  password: string;
+  kubeBinDir: string;
+}
+
+/** The text of .testenv/env: `export` lines a POSIX shell sources to use the environment in dir. */
+export function envFile(state: EnvFileValues, dir: string): string {
+  const exports: [string, string][] = [
+    ['KUBECONFIG', state.kubeconfigPath],
+    ['RABBITMQ_MANAGEMENT_URL', state.managementUrl],
+    ['RABBITMQ_AMQP_URL', state.amqpUrl],
+    ['RABBITMQ_USERNAME', state.username],
+    ['RABBITMQ_PASSWORD', state.password],
+    ['WARREN_TESTENV_DIR', dir],
+  ];
+  return [
+    '# Written by `npm run testenv -- up`; stop the environment with `npm run testenv -- down`.',
+    ...exports.map(([key, value]) => `export ${key}=${shellQuote(value)}`),
+    `export PATH=${shellQuote(state.kubeBinDir)}:"$PATH"`,
+    '',
+  ].join('\n');
 }

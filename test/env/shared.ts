@@ -1,0 +1,87 @@
+// What an integration test uses of the shared test environment (started by test/env/global-setup.ts, or by
+// `npm run testenv -- up` and `. .testenv/env`):
+//
+//   testEnv()               { kubeconfigPath, managementUrl, amqpUrl, username, password, dir }; throws a clear
+//                           error when the test runs outside the environment
+//   kubeConfig()            a KubeConfig for the admin user of the control plane
+//   createNamespace(prefix) creates a namespace with a unique name starting with prefix and returns the name
+//   eventually(what, check) polls check() until it returns a value (not undefined or false) and returns it;
+//                           fails after 60 s (a bound on failure, not a timing assertion)
+//
+// Tests isolate by namespace (and by vhost on the broker); they never stop the shared API server or broker: a
+// test that needs an outage starts its own with startControlPlane() or startRabbitmq().
+import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+
+export interface TestEnv {
+  kubeconfigPath: string;
+  managementUrl: string;
+  amqpUrl: string;
+  username: string;
+  password: string;
+  /** Working directory of the environment; component logs are under it. */
+  dir: string;
+}
+
+export function testEnv(): TestEnv {
+  const env = process.env;
+  // WARREN_TESTENV_DIR marks an environment of ours, so a KUBECONFIG that points at a real cluster is never used.
+  const dir = env.WARREN_TESTENV_DIR;
+  const values = {
+    kubeconfigPath: env.KUBECONFIG,
+    managementUrl: env.RABBITMQ_MANAGEMENT_URL,
+    amqpUrl: env.RABBITMQ_AMQP_URL,
+    username: env.RABBITMQ_USERNAME,
+    password: env.RABBITMQ_PASSWORD,
+  };
+  const missing = Object.entries(values).filter(([, v]) => !v);
+  if (!dir || missing.length > 0) {
+    throw new Error(
+      'No test environment: run integration tests with `npm run test:integration` (which starts one), ' +
+        'or after `npm run testenv -- up` and `. .testenv/env`.',
+    );
+  }
+  return { ...(values as Omit<TestEnv, 'dir'>), dir };
+}
+
+export function kubeConfig(): KubeConfig {
+  const kc = new KubeConfig();
+  kc.loadFromFile(testEnv().kubeconfigPath);
+  return kc;
+}
+
+export async function createNamespace(prefix: string): Promise<string> {
+  const base = prefix
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 50);
+  const name = `${base || 'test'}-${randomBytes(4).toString('hex')}`;
+  await kubeConfig()
+    .makeApiClient(CoreV1Api)
+    .createNamespace({ body: { metadata: { name, labels: { 'warren.dev/test': 'true' } } } });
+  return name;
+}
+
+export async function eventually<T>(
+  what: string,
+  check: () => Promise<T | undefined | false>,
+  { timeoutMs = 60_000, intervalMs = 250 } = {},
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value !== undefined && value !== false) return value;
+    } catch (err) {
+      lastError = err;
+    }
+    if (Date.now() > deadline) {
+      const cause = lastError instanceof Error ? ` (last error: ${lastError.message})` : '';
+      throw new Error(`timed out after ${timeoutMs / 1000}s waiting for ${what}${cause}`);
+    }
+    await sleep(intervalMs);
+  }
+}
