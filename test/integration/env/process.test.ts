@@ -1,8 +1,7 @@
 // Process supervision rules of the test environment: stop by recorded PID (the whole process group), never a
 // process that merely reuses the PID, and show the log of a component that dies while we wait for it.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -18,9 +17,18 @@ import {
 } from '../../env/process.ts';
 import { stopEnvironment } from '../../env/environment.ts';
 
+/** A child of pid, read from /proc (field 4 of stat is the parent PID). */
 function childOf(pid: number): number | undefined {
-  const out = execFileSync('ps', ['-o', 'pid=', '--ppid', String(pid)], { encoding: 'utf8' }).trim();
-  return out ? Number(out.split('\n')[0]) : undefined;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1] === String(pid)) return Number(entry);
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return undefined;
 }
 
 describe('Process supervision', () => {
