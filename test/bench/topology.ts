@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { resourceFor, type KindName } from '../../src/api/kinds.ts';
+import { fetchSnapshot } from '../../src/rabbitmq/definitions.ts';
 import { ManagementClient } from '../../src/rabbitmq/management.ts';
 import { managementRequestCounts, requestCountsSince } from '../../src/rabbitmq/metrics.ts';
 import { KubeClient } from '../../src/runtime/kube-client.ts';
@@ -96,19 +97,21 @@ async function environment(): Promise<Environment> {
     };
   }
   log('starting a control plane and a broker for this run');
-  let controlPlane: ControlPlaneHandle | undefined;
-  let rabbit: RabbitmqHandle | undefined;
-  try {
-    [controlPlane, rabbit] = await Promise.all([
-      startControlPlane({ controllerManager: true }),
-      startRabbitmq(),
-    ]);
-  } catch (error) {
-    await controlPlane?.stop();
-    await rabbit?.destroy();
-    throw error;
+  // Both start at once; when one fails, the other is stopped before the error is passed on.
+  const [cp, broker] = await Promise.allSettled([
+    startControlPlane({ controllerManager: true }),
+    startRabbitmq(),
+  ]);
+  if (cp.status === 'rejected' || broker.status === 'rejected') {
+    if (cp.status === 'fulfilled') await cp.value.stop();
+    if (broker.status === 'fulfilled') await broker.value.destroy();
+    throw cp.status === 'rejected' ? cp.reason : (broker as PromiseRejectedResult).reason;
   }
-  const started = { controlPlane, rabbit };
+  const started: { controlPlane: ControlPlaneHandle; rabbit: RabbitmqHandle } = {
+    controlPlane: cp.value,
+    rabbit: broker.value,
+  };
+  const { controlPlane, rabbit } = started;
   return {
     kubeconfigPath: controlPlane.kubeconfigPath,
     broker: {
@@ -130,6 +133,9 @@ interface RawResult {
   requests: number;
   seconds: number;
   requestsPerSecond: number;
+  snapshotObjects: number;
+  snapshotSeconds: number;
+  snapshotHeapMiB: number;
 }
 
 /** Plain writes of the same mix (other names) straight to the management API, 8 in flight. */
@@ -150,7 +156,18 @@ async function measureRawPuts(
     });
   }
   const seconds = (performance.now() - started) / 1000;
-  log(`raw: ${requests} writes in ${seconds.toFixed(1)} s; removing them`);
+  log(`raw: ${requests} writes in ${seconds.toFixed(1)} s`);
+  // The live side of every diff, at this size: one bulk read, and what it holds in memory.
+  globalThis.gc?.();
+  const heapBefore = process.memoryUsage().heapUsed;
+  const snapshotStarted = performance.now();
+  const snapshot = await fetchSnapshot(client);
+  const snapshotSeconds = (performance.now() - snapshotStarted) / 1000;
+  globalThis.gc?.();
+  const snapshotHeapMiB = (process.memoryUsage().heapUsed - heapBefore) / 2 ** 20;
+  log(
+    `snapshot of ${snapshot.size} objects: ${snapshotSeconds.toFixed(2)} s, ~${snapshotHeapMiB.toFixed(1)} MiB heap; removing the raw objects`,
+  );
   const vhosts = objects.filter((o) => o.kind === 'Vhost').map((o) => o.spec.name ?? o.name);
   const users = objects.filter((o) => o.kind === 'User').map((o) => o.name);
   await inParallel(vhosts, concurrency, async (vhost) => {
@@ -159,7 +176,14 @@ async function measureRawPuts(
   await inParallel(users, concurrency, async (user) => {
     await client.deleteUser(user);
   });
-  return { requests, seconds, requestsPerSecond: requests / seconds };
+  return {
+    requests,
+    seconds,
+    requestsPerSecond: requests / seconds,
+    snapshotObjects: snapshot.size,
+    snapshotSeconds,
+    snapshotHeapMiB,
+  };
 }
 
 // ---- the operator ----------------------------------------------------------------------------
@@ -361,6 +385,9 @@ export async function runTopologyBenchmark(options: TopologyBenchOptions): Promi
     result.rawSeconds = round(raw.seconds);
     result.rawPutsPerSecond = round(raw.requestsPerSecond);
     result.rawManagementRequests = byMethod(requestCountsSince(before));
+    result.snapshotObjects = raw.snapshotObjects;
+    result.snapshotSeconds = round(raw.snapshotSeconds);
+    result.snapshotHeapMiB = round(raw.snapshotHeapMiB);
     if (options.rawOnly) return result;
 
     const kubeConfig = new KubeConfig();
