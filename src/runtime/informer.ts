@@ -178,7 +178,7 @@ export class ListWatchInformer<T extends KubeObject = KubeObject> implements Inf
       } catch (err) {
         // The await above may have ended because stop() aborted the signal.
         if (isAborted(signal)) break;
-        if (err instanceof GoneError) {
+        if (err instanceof GoneError || (err instanceof ApiError && err.code === 410)) {
           this.log.info({ resourceVersion: this.resourceVersion }, 'resource version expired; listing again');
           this.resourceVersion = '';
           continue;

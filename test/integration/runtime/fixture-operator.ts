@@ -1,0 +1,27 @@
+// A small operator process for the leader election tests: a Manager with the test controller, configured
+// from the environment like the real operator (KUBECONFIG, WATCH_NAMESPACES, LEADER_ELECTION_*, POD_NAME).
+import { loadKubeConfig } from '../../../src/runtime/kube-client.ts';
+import { createLogger } from '../../../src/runtime/logger.ts';
+import { Manager } from '../../../src/runtime/manager.ts';
+import { loadSettings } from '../../../src/settings.ts';
+import { annotatingController } from './test-controller.ts';
+
+const settings = loadSettings();
+const log = createLogger({ level: settings.logLevel, base: { identity: settings.podName } });
+process.on('unhandledRejection', (err) => {
+  log.fatal({ err }, 'unhandled rejection');
+  process.exit(3);
+});
+process.on('uncaughtException', (err) => {
+  log.fatal({ err }, 'uncaught exception');
+  process.exit(3);
+});
+
+const manager = new Manager({ kubeConfig: loadKubeConfig(), settings, logger: log });
+manager.addController(annotatingController({ client: manager.client, identity: manager.identity }));
+const stop = () => void manager.stop();
+process.on('SIGTERM', stop);
+process.on('SIGINT', stop);
+await manager.start();
+const outcome = await manager.done;
+process.exit(outcome === 'leadership-lost' ? 1 : 0);
