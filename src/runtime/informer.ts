@@ -48,6 +48,8 @@ export interface InformerOptions {
   /** Watch one namespace; undefined watches all (or the cluster scope of a cluster-scoped resource). */
   namespace?: string;
   labelSelector?: string;
+  /** Field selector, e.g. `metadata.name=x` to watch one object. */
+  fieldSelector?: string;
   logger: Logger;
   metrics?: RuntimeMetrics;
   /** Restart a watch when nothing (not even a bookmark) arrived for this long. Default 5 minutes. */
@@ -84,6 +86,7 @@ export class ListWatchInformer<T extends KubeObject = KubeObject> implements Inf
   readonly resource: ResourceRef;
   readonly labelSelector: string | undefined;
   readonly namespace: string | undefined;
+  private readonly fieldSelector: string | undefined;
   private readonly client: KubeClient;
   private readonly log: Logger;
   private readonly metrics: RuntimeMetrics | undefined;
@@ -105,6 +108,7 @@ export class ListWatchInformer<T extends KubeObject = KubeObject> implements Inf
     this.resource = options.resource;
     this.namespace = options.resource.namespaced ? options.namespace : undefined;
     this.labelSelector = options.labelSelector;
+    this.fieldSelector = options.fieldSelector;
     this.metrics = options.metrics;
     this.metricLabel = { resource: resourceId(options.resource) };
     this.watchdogMs = options.watchdogMs ?? 300_000;
@@ -201,7 +205,7 @@ export class ListWatchInformer<T extends KubeObject = KubeObject> implements Inf
   }
 
   private listQuery(): Record<string, string | undefined> {
-    return { labelSelector: this.labelSelector };
+    return { labelSelector: this.labelSelector, fieldSelector: this.fieldSelector };
   }
 
   private async relist(signal: AbortSignal): Promise<void> {
@@ -216,6 +220,7 @@ export class ListWatchInformer<T extends KubeObject = KubeObject> implements Inf
         page = await this.client.list<T>(this.resource, {
           namespace: this.namespace,
           labelSelector: this.labelSelector,
+          fieldSelector: this.fieldSelector,
           limit: paged ? this.pageSize : undefined,
           continue: continueToken,
           signal,

@@ -27,7 +27,7 @@ import { LeaderElector } from './leader-election.ts';
 import { createLogger } from './logger.ts';
 import type { Logger } from './logger.ts';
 import { RuntimeMetrics } from './metrics.ts';
-import { resourceId } from './resource.ts';
+import { coreResources, resourceId } from './resource.ts';
 import type { KubeObject, ResourceRef } from './resource.ts';
 
 const SERVICE_ACCOUNT_NAMESPACE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
@@ -69,6 +69,7 @@ export class Manager {
   private readonly controllers: Controller[] = [];
   private readonly endpoints: HttpEndpoint[] = [];
   private elector: LeaderElector | undefined;
+  private leaseWatch: ListWatchInformer | undefined;
   private state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
   private leading = false;
   private resolveDone: (outcome: ManagerOutcome) => void = () => undefined;
@@ -203,7 +204,19 @@ export class Manager {
         void this.shutdown('leadership-lost');
       },
     });
-    this.elector.start();
+    // A watch on the Lease wakes a standby the moment the leader releases it.
+    const elector = this.elector;
+    this.leaseWatch = new ListWatchInformer({
+      client: this.client,
+      resource: coreResources.lease,
+      namespace: this.leaseNamespace(),
+      fieldSelector: `metadata.name=${this.settings.leaderElectionId}`,
+      logger: this.log,
+      metrics: this.metrics,
+    });
+    this.leaseWatch.addHandler({ update: () => elector.nudge(), delete: () => elector.nudge() });
+    this.leaseWatch.start();
+    elector.start();
   }
 
   /** Graceful stop: finish or abandon in-flight work, release the Lease, close everything. Idempotent. */
@@ -231,6 +244,7 @@ export class Manager {
       await Promise.all(this.controllers.map((c) => c.stop(graceMs)));
       this.leading = false;
       await this.elector?.release();
+      await this.leaseWatch?.stop();
       await Promise.all([...this.informers.values()].map((i) => i.stop()));
       await Promise.all(this.endpoints.map((e) => e.close()));
       await this.client.close();
