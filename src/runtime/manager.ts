@@ -24,6 +24,7 @@ import { ListWatchInformer, MultiNamespaceInformer } from './informer.ts';
 import type { Informer } from './informer.ts';
 import { KubeClient } from './kube-client.ts';
 import { LeaderElector } from './leader-election.ts';
+import type { Lease } from './leader-election.ts';
 import { createLogger } from './logger.ts';
 import type { Logger } from './logger.ts';
 import { RuntimeMetrics } from './metrics.ts';
@@ -69,7 +70,7 @@ export class Manager {
   private readonly controllers: Controller[] = [];
   private readonly endpoints: HttpEndpoint[] = [];
   private elector: LeaderElector | undefined;
-  private leaseWatch: ListWatchInformer | undefined;
+  private leaseWatch: ListWatchInformer<Lease> | undefined;
   private state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
   private leading = false;
   private resolveDone: (outcome: ManagerOutcome) => void = () => undefined;
@@ -204,9 +205,9 @@ export class Manager {
         void this.shutdown('leadership-lost');
       },
     });
-    // A watch on the Lease wakes a standby the moment the leader releases it.
+    // A watch on the Lease tells a standby when the leader renews and wakes it the moment the Lease is released.
     const elector = this.elector;
-    this.leaseWatch = new ListWatchInformer({
+    this.leaseWatch = new ListWatchInformer<Lease>({
       client: this.client,
       resource: coreResources.lease,
       namespace: this.leaseNamespace(),
@@ -214,7 +215,11 @@ export class Manager {
       logger: this.log,
       metrics: this.metrics,
     });
-    this.leaseWatch.addHandler({ update: () => elector.nudge(), delete: () => elector.nudge() });
+    this.leaseWatch.addHandler({
+      add: (lease: Lease) => elector.seen(lease),
+      update: (_old, lease: Lease) => elector.seen(lease),
+      delete: () => elector.nudge(),
+    });
     this.leaseWatch.start();
     elector.start();
   }

@@ -57,14 +57,14 @@ describe('A kube-apiserver restart in the middle of a run', () => {
     await eventually('the first object is reconciled', () => annotated('before'));
 
     const errorsBefore = await counter(manager, 'watchErrors');
+    const connectsBefore = await counter(manager, 'watchConnects');
     await plane.stopApiServer();
     await eventually(
       'the informer notices the outage',
       async () => (await counter(manager, 'watchErrors')) > errorsBefore,
     );
     await plane.startApiServer();
-    const connectsBefore = await counter(manager, 'watchConnects');
-    // The informer is still backing off: these arrive while it is not watching.
+    // The informer is most likely still backing off: these arrive while it is not watching.
     await create('while-away-1');
     await create('while-away-2');
     await eventually(
