@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { freeForm, rabbitmqClusterReference, topologyStatus, vhostField, withRules } from './common.ts';
+import { argumentMap, rabbitmqClusterReference, topologyStatus, vhostField, withRules } from './common.ts';
 import { readyColumns } from './columns.ts';
 import { defineResource, parseResource, type ObjectOf } from './resource.ts';
 
@@ -22,7 +22,7 @@ export const bindingSpecSchema = withRules(
       .max(255)
       .default('')
       .describe('Routing key (binding key) of the binding. Defaults to "". Immutable.'),
-    arguments: freeForm()
+    arguments: argumentMap()
       .optional()
       .describe(
         'Optional binding arguments, for example the x-match and header values of a headers exchange. Immutable.',

@@ -90,9 +90,20 @@ export type Quantity = number | string;
  * broker arguments and for embedded Kubernetes types that would otherwise copy hundreds of kilobytes of schema.
  */
 export function freeForm() {
-  return z.record(z.string(), z.unknown());
+  return z.looseObject({});
 }
 export type FreeForm = Record<string, unknown>;
+
+/**
+ * Broker arguments and policy definitions: names mapped to values of any JSON type, kept as written. CEL cannot
+ * read single keys of such an object, but can compare two of them; the bound on keys keeps that cheap.
+ */
+export function argumentMap() {
+  return z
+    .looseObject({})
+    .refine((map) => Object.keys(map).length <= 64, 'at most 64 entries')
+    .meta({ maxProperties: 64 });
+}
 
 /** A list whose items are distinct (`x-kubernetes-list-type: set`; the API server rejects duplicates). */
 export function setOf<T extends z.ZodType<string>>(item: T) {

@@ -41,7 +41,13 @@ function structural(node: JsonSchema): JsonSchema {
       out[key] = value;
     }
   }
-  return preserveUnknownFields(intOrString(out));
+  return boundEnum(preserveUnknownFields(intOrString(out)));
+}
+
+/** CEL estimates the cost of comparing strings from maxLength, which an enum implies but does not state. */
+function boundEnum(node: JsonSchema): JsonSchema {
+  if (node.type !== 'string' || !Array.isArray(node.enum) || node.maxLength !== undefined) return node;
+  return { ...node, maxLength: Math.max(...node.enum.map((value) => String(value).length)) };
 }
 
 /** `int | string` becomes `x-kubernetes-int-or-string`, keeping the string branch's pattern. */

@@ -44,8 +44,10 @@ export const differences: readonly Difference[] = [
     title: 'Stricter queue and exchange declarations',
     body:
       '`Queue.spec.type` is an enum (`quorum`, `classic`, `stream`). Quorum queues and streams must be durable and ' +
-      'cannot be auto-delete (the broker refuses both), also when the type is given as the `x-queue-type` ' +
-      'argument; an `x-queue-type` argument that contradicts `type` is rejected. Queue and exchange names starting ' +
+      'cannot be auto-delete (the broker refuses both). CEL cannot read single keys of free-form arguments, so ' +
+      'a quorum type given only as the `x-queue-type` argument, or one that contradicts `type`, is caught by ' +
+      'Warren when it reads the object (condition Ready False, reason InvalidSpec) rather than at admission. ' +
+      'Queue and exchange names starting ' +
       'with `amq.` are reserved by RabbitMQ and rejected at admission. `Exchange.spec.arguments` is immutable: the ' +
       'broker keeps the arguments an exchange was declared with, so upstream accepts a change and silently loses it.',
   },

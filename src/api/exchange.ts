@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import {
   brokerName,
-  freeForm,
+  argumentMap,
   immutable,
   immutableRule,
   rabbitmqClusterReference,
@@ -53,7 +53,7 @@ export const exchangeSpecSchema = withRules(
       .describe(
         'Whether the broker deletes the exchange when its last binding is removed. Defaults to false. Immutable.',
       ),
-    arguments: freeForm()
+    arguments: argumentMap()
       .optional()
       .describe(
         'Optional exchange arguments (alternate-exchange, x-delayed-type, ...). Immutable, because the broker keeps ' +
@@ -96,7 +96,9 @@ export const exchangeSpecSchema = withRules(
         'arguments are immutable: RabbitMQ keeps the arguments an exchange was declared with. Use a Policy for ' +
           'settings that change, or create a new exchange.',
       ),
-      rule: 'self.?arguments == oldSelf.?arguments',
+      rule:
+        'has(self.arguments) == has(oldSelf.arguments) && ' +
+        '(!has(self.arguments) || self.arguments == oldSelf.arguments)',
       fieldPath: '.arguments',
     },
   ],

@@ -72,7 +72,7 @@ describe('Parsing objects read from the API server', () => {
       }),
     );
     assert.ok(!result.success);
-    assert.match(result.message, /always durable/);
+    assert.match(result.message, /set through arguments.x-queue-type must be durable/);
   });
 
   it('rejects a Permission naming both a user and a User', () => {

@@ -55,7 +55,7 @@ export const permissionSpecSchema = withRules(
       ...immutableRule(
         'user is immutable: it is the identity of the permission on the broker. Create a new Permission instead.',
       ),
-      rule: 'self.?user == oldSelf.?user',
+      rule: 'has(self.user) == has(oldSelf.user) && (!has(self.user) || self.user == oldSelf.user)',
       fieldPath: '.user',
     },
     {
@@ -63,7 +63,9 @@ export const permissionSpecSchema = withRules(
         'userReference is immutable: it is the identity of the permission on the broker. ' +
           'Create a new Permission instead.',
       ),
-      rule: 'self.?userReference == oldSelf.?userReference',
+      rule:
+        'has(self.userReference) == has(oldSelf.userReference) && ' +
+        '(!has(self.userReference) || self.userReference == oldSelf.userReference)',
       fieldPath: '.userReference',
     },
   ],

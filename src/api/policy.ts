@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import {
   brokerName,
-  freeForm,
+  argumentMap,
   immutable,
   int32,
   rabbitmqClusterReference,
@@ -44,7 +44,7 @@ export const policySpecSchema = z
     priority: int32()
       .default(0)
       .describe('Priority among the policies matching the same object; the highest wins. Defaults to 0.'),
-    definition: freeForm()
+    definition: argumentMap()
       .refine((definition) => Object.keys(definition).length > 0, 'definition must set at least one key')
       .meta({ minProperties: 1 })
       .describe(

@@ -49,7 +49,7 @@ const storageRules = [
       'persistence.storage cannot change from 0 (no volume, data in an emptyDir) to a size: the nodes have no ' +
         'volume to grow. Create a new cluster with persistence.',
     ),
-    rule: 'quantity(string(oldSelf)).sign() != 0 || quantity(string(self)).sign() == 0',
+    rule: "quantity(string(oldSelf)).isGreaterThan(quantity('0')) || !quantity(string(self)).isGreaterThan(quantity('0'))",
   },
 ];
 
