@@ -70,6 +70,9 @@ function readEnvFile(path: string): Record<string, string> {
 }
 
 function unquote(value: string): string {
+  // PATH is written as 'DIR':"$PATH": the built kubectl first, then the caller's PATH.
+  const pathPrefix = /^'([^']*)':"\$PATH"$/.exec(value)?.[1];
+  if (pathPrefix !== undefined) return `${pathPrefix}:${process.env.PATH ?? ''}`;
   if (value.startsWith("'") && value.endsWith("'")) return value.slice(1, -1).replaceAll(`'\\''`, "'");
   if (value.startsWith('"') && value.endsWith('"')) return value.slice(1, -1);
   return value;
@@ -533,7 +536,7 @@ async function main(): Promise<void> {
   step('proof from the broker');
   for (const line of await brokerProof(target, broker)) process.stdout.write(`${line}\n`);
 
-  step(`done in ${elapsed()}`);
+  step('done');
   const envHint = target.local
     ? '. .testenv/env && '
     : `kubectl config use-context ${flags.context ?? ''} && `;
