@@ -1,8 +1,10 @@
-// The Helm chart: lint, render in both RBAC modes, reject bad values, and match config/.
-import { describe, it } from 'node:test';
+// The Helm chart: lint, render in both RBAC modes, reject bad values, match config/, and install for real.
+import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { startControlPlane, type ControlPlaneHandle } from '../../env/control-plane.ts';
 import { leaderElectionRules, watchedNamespaceRules } from '../../../src/rbac.ts';
 import { kinds } from '../../../src/api/kinds.ts';
 import { chartDir, helm, helmOk, parseManifests, repoRoot, template, type Manifest } from './helm.ts';
@@ -209,4 +211,64 @@ describe('Chart values schema', () => {
       assert.match(result.stderr, message);
     });
   }
+});
+
+describe('Chart installed with helm install into a real API server', () => {
+  let cp: ControlPlaneHandle;
+  let env: NodeJS.ProcessEnv;
+  const kubectl = (...args: string[]) =>
+    execFileSync(cp.kubectl, args, { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+
+  before(async () => {
+    // A control plane of its own with no CRDs, so that Helm installs them for real.
+    cp = await startControlPlane({ crdDir: null, controllerManager: false });
+    env = { ...process.env, KUBECONFIG: cp.kubeconfigPath };
+  });
+  after(async () => {
+    await cp.stop();
+  });
+
+  it('installs the CRDs and every object of the chart', () => {
+    helmOk(['install', 'warren', chartDir, '--namespace', 'warren-system', '--create-namespace'], env);
+    for (const kind of kinds) {
+      kubectl('wait', '--for=condition=Established', '--timeout=60s', `crd/${kind.plural}.${kind.group}`);
+    }
+    const manifest = helmOk(['get', 'manifest', 'warren', '--namespace', 'warren-system'], env);
+    assert.ok(parseManifests(manifest).length >= 7);
+    // kubectl get -f fails when any object of the manifest does not exist.
+    execFileSync(cp.kubectl, ['get', '-f', '-'], { env, input: manifest, stdio: ['pipe', 'pipe', 'pipe'] });
+  });
+
+  it('installs in namespaced mode with Roles in each watched namespace', () => {
+    kubectl('create', 'namespace', 'team-a');
+    kubectl('create', 'namespace', 'team-b');
+    helmOk(
+      [
+        'install',
+        'scoped',
+        chartDir,
+        '--namespace',
+        'scoped-system',
+        '--create-namespace',
+        '--skip-crds',
+        '--set-json',
+        'watchNamespaces=["team-a","team-b"]',
+      ],
+      env,
+    );
+    for (const namespace of ['team-a', 'team-b'])
+      kubectl('get', '-n', namespace, 'role/scoped-warren', 'rolebinding/scoped-warren');
+    kubectl('get', '-n', 'scoped-system', 'role/scoped-warren-leader-election', 'deployment/scoped-warren');
+  });
+
+  it('upgrades and uninstalls cleanly, keeping the CRDs', () => {
+    helmOk(['upgrade', 'warren', chartDir, '--namespace', 'warren-system', '--set', 'replicas=2'], env);
+    assert.equal(
+      kubectl('get', '-n', 'warren-system', 'deployment/warren', '-o', 'jsonpath={.spec.replicas}'),
+      '2',
+    );
+    helmOk(['uninstall', 'warren', '--namespace', 'warren-system'], env);
+    assert.throws(() => kubectl('get', 'clusterrole/warren'));
+    kubectl('get', `crd/${kinds[0].plural}.${kinds[0].group}`);
+  });
 });
