@@ -24,10 +24,14 @@ if ! flock -n 9; then
   flock 9
 fi
 
-stamped() { "$1" --version 2>/dev/null | grep -q "$2"; }
+# reports EXPECTED CMD...: whether CMD's output contains EXPECTED. It reads the whole output before matching:
+# with pipefail, `cmd | grep -q` fails whenever grep exits early and cmd dies of SIGPIPE writing its next line,
+# which rebuilt a warm cache at random.
+reports() { local expected=$1 out; shift; out=$("$@" 2>/dev/null) || return 1; [[ $out == *"$expected"* ]]; }
+stamped() { reports "$2" "$1" --version; }
 if ! stamped "$KDIR/kube-apiserver" "Kubernetes v$K8S_VERSION" ||
    ! stamped "$KDIR/kube-controller-manager" "Kubernetes v$K8S_VERSION" ||
-   ! "$KDIR/kubectl" version --client 2>/dev/null | grep -q "Client Version: v$K8S_VERSION"; then
+   ! reports "Client Version: v$K8S_VERSION" "$KDIR/kubectl" version --client; then
   need_go
   echo "building kube-apiserver, kube-controller-manager and kubectl v$K8S_VERSION into $KDIR (the first build takes a while)" >&2
   LDF="-s -w"
@@ -43,7 +47,7 @@ if ! stamped "$EDIR/etcd" "etcd Version: $ETCD_VERSION"; then
   echo "building etcd v$ETCD_VERSION into $EDIR" >&2
   (cd "$ROOT/etcd" && go build -trimpath -ldflags "-s -w" -o "$EDIR/etcd" .)
 fi
-if ! "$HDIR/helm" version --template '{{.Version}}' 2>/dev/null | grep -qx "v$HELM_VERSION"; then
+if ! reports "v$HELM_VERSION" "$HDIR/helm" version --template '{{.Version}}'; then
   need_go
   echo "building helm v$HELM_VERSION into $HDIR" >&2
   (cd "$ROOT/helm" && go build -trimpath -o "$HDIR/helm" \
