@@ -1,12 +1,35 @@
-// TLS of a RabbitmqCluster against real servers: a RabbitMQ node serving the certificate Warren issues.
+// TLS of a RabbitmqCluster against real servers: a RabbitMQ node serving the certificate Warren issues, and the
+// cluster reconciler issuing, renewing and validating certificates against a real kube-apiserver.
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { KubeConfig, type V1Secret, type V1StatefulSet } from '@kubernetes/client-node';
 import amqp from 'amqplib';
-import { issueCa, validityFrom } from '../../../src/cluster/certificates.ts';
-import { planTls, type TlsCluster } from '../../../src/cluster/tls.ts';
+import { rabbitmqClusterResource } from '../../../src/api/index.ts';
+import {
+  issueCa,
+  issueServerCertificate,
+  type KeyPair,
+  missingDnsNames,
+  parseCertificate,
+  serverDnsNames,
+  validityFrom,
+} from '../../../src/cluster/certificates.ts';
+import { registerClusterController } from '../../../src/cluster/reconciler.ts';
+import { configHashAnnotation } from '../../../src/cluster/resources/statefulset.ts';
+import { planTls, type TlsCluster, watchedLabel } from '../../../src/cluster/tls.ts';
+import {
+  coreResources,
+  KubeClient,
+  Manager,
+  type Condition,
+  type KubeObject,
+} from '../../../src/runtime/index.ts';
+import { loadSettings } from '../../../src/settings.ts';
+import { startControlPlane, type ControlPlaneHandle } from '../../env/control-plane.ts';
 import { freePorts } from '../../env/net.ts';
 import { startRabbitmq, type RabbitmqHandle } from '../../env/rabbitmq.ts';
 
@@ -113,5 +136,136 @@ describe('A RabbitMQ node serving a Warren-issued certificate', () => {
       // The node sends its chain up to the cluster CA, which this client does not trust.
       (error: NodeJS.ErrnoException) => error.code === 'SELF_SIGNED_CERT_IN_CHAIN',
     );
+  });
+});
+
+/** Polls `check` until it returns a value, or fails naming `what`. */
+async function eventually<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 120_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
+
+describe('RabbitmqCluster TLS through the reconciler', () => {
+  let controlPlane: ControlPlaneHandle;
+  let client: KubeClient;
+  let manager: Manager;
+  const namespace = `tls-${randomBytes(4).toString('hex')}`;
+  const r = coreResources;
+
+  const secret = (name: string) => client.get<KubeObject & V1Secret>(r.secret, { namespace, name });
+  const text = (object: V1Secret | undefined, key: string) =>
+    Buffer.from(object?.data?.[key] ?? '', 'base64').toString('utf8');
+  const templateHash = async (name: string) =>
+    (await client.get<KubeObject & V1StatefulSet>(r.statefulSet, { namespace, name: `${name}-server` }))?.spec
+      ?.template.metadata?.annotations?.[configHashAnnotation];
+  const reconcileSuccess = async (name: string) => {
+    const cluster = await client.get<KubeObject>(rabbitmqClusterResource, { namespace, name });
+    const conditions = (cluster?.status as { conditions?: Condition[] } | undefined)?.conditions ?? [];
+    return conditions.find((condition) => condition.type === 'ReconcileSuccess');
+  };
+  const createCluster = (name: string, tls: Record<string, unknown>) =>
+    client.create(rabbitmqClusterResource, {
+      apiVersion: 'warren.dev/v1alpha1',
+      kind: 'RabbitmqCluster',
+      metadata: { name, namespace },
+      spec: { replicas: 1, tls },
+    });
+  const userSecret = (pair: KeyPair | { certificate: string }) => ({
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name: 'byo-cert', namespace, labels: { [watchedLabel]: 'true' } },
+    data: Object.fromEntries(
+      Object.entries({
+        'tls.crt': pair.certificate,
+        'tls.key': 'privateKey' in pair ? pair.privateKey : undefined,
+      })
+        .filter((entry): entry is [string, string] => entry[1] !== undefined)
+        .map(([key, value]) => [key, Buffer.from(value).toString('base64')]),
+    ),
+  });
+  const issueUserCertificate = async () => {
+    const now = new Date();
+    const ca = await issueCa({ name: 'corp', namespace: 'pki', validity: validityFrom(now, 24 * 3_600_000) });
+    return issueServerCertificate({
+      ca,
+      commonName: 'byo',
+      dnsNames: serverDnsNames('byo', namespace),
+      validity: validityFrom(now, 12 * 3_600_000),
+    });
+  };
+
+  before(async () => {
+    controlPlane = await startControlPlane();
+    const kubeConfig = new KubeConfig();
+    kubeConfig.loadFromFile(controlPlane.kubeconfigPath);
+    client = new KubeClient(kubeConfig);
+    await client.create(r.namespace, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } });
+    const settings = loadSettings(
+      {
+        WATCH_NAMESPACES: namespace,
+        LEADER_ELECT: 'false',
+        METRICS_BIND_ADDRESS: '0',
+        HEALTH_PROBE_BIND_ADDRESS: '0',
+        LOG_LEVEL: 'warn',
+      },
+      [],
+    );
+    manager = new Manager({ kubeConfig, settings });
+    registerClusterController(manager, settings);
+    await manager.start();
+  });
+
+  after(async () => {
+    await manager.stop();
+    await client.close();
+    await controlPlane.stop();
+  });
+
+  it('issues a CA and a server certificate for the cluster, and renews it before expiry', async () => {
+    await createCluster('orders', { managed: { duration: '2m', renewBefore: '100s' } });
+    const serverSecret = await eventually('Secret orders-tls', () => secret('orders-tls'));
+    const caSecret = await eventually('Secret orders-ca', () => secret('orders-ca'));
+    const server = parseCertificate(text(serverSecret, 'tls.crt'));
+    const ca = parseCertificate(text(caSecret, 'tls.crt'));
+    assert.deepEqual(missingDnsNames(server, serverDnsNames('orders', namespace)), []);
+    assert.equal(server.issuer, ca.subject);
+    assert.equal(serverSecret.type, 'kubernetes.io/tls');
+    const firstHash = await eventually('the pod template hash', () => templateHash('orders'));
+
+    // Renewal is due 20 s after issue (2m validity, renewed 100 s ahead).
+    const renewed = await eventually('a renewed certificate', async () => {
+      const current = parseCertificate(text(await secret('orders-tls'), 'tls.crt'));
+      return current.serialNumber !== server.serialNumber && current;
+    });
+    assert.equal(renewed.issuer, ca.subject);
+    assert.equal(
+      parseCertificate(text(await secret('orders-ca'), 'tls.crt')).fingerprint,
+      ca.fingerprint,
+      'same CA',
+    );
+    await eventually('a new pod template hash', async () => (await templateHash('orders')) !== firstHash);
+  });
+
+  it('reports a user Secret without tls.key as TLSError, and rolls the pods when its content changes', async () => {
+    const first = await issueUserCertificate();
+    await client.create(r.secret, userSecret({ certificate: first.certificate }));
+    await createCluster('byo', { secretName: 'byo-cert' });
+    const failure = await eventually('ReconcileSuccess=False', async () => {
+      const condition = await reconcileSuccess('byo');
+      return condition?.status === 'False' && condition;
+    });
+    assert.equal(failure.reason, 'TLSError');
+    assert.match(failure.message, /Secret "byo-cert" .* has no key "tls.key"/);
+
+    await client.replace(r.secret, userSecret(first));
+    const hash = await eventually('the pod template hash', () => templateHash('byo'));
+    const second = await issueUserCertificate();
+    await client.replace(r.secret, userSecret(second));
+    await eventually('a new pod template hash', async () => (await templateHash('byo')) !== hash);
   });
 });
