@@ -102,9 +102,10 @@ export const watchedNamespaceRules: readonly PolicyRule[] = [
 /** Rules for leader election, granted only in the operator's own namespace. */
 export const leaderElectionRules: readonly PolicyRule[] = [
   {
-    // Read, create, then renew and release by update (a 409 means the Lease was lost).
+    // Read, create, then renew and release by update (a 409 means the Lease was lost); list and watch the one
+    // Lease (by field selector) so a standby sees a renewal or a release at once.
     apiGroups: ['coordination.k8s.io'],
     resources: ['leases'],
-    verbs: ['get', 'create', 'update'],
+    verbs: ['get', 'list', 'watch', 'create', 'update'],
   },
 ];

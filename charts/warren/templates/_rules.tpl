@@ -131,6 +131,8 @@
     - leases
   verbs:
     - get
+    - list
+    - watch
     - create
     - update
 {{- end }}
