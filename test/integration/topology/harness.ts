@@ -1,78 +1,17 @@
 // The operator in-process for topology tests: a Manager with the topology controllers against the test
 // control plane, plus small helpers to apply objects, wait for Ready, and look at the broker directly.
 // Every log line, Event, status and metric the operator produced is kept so a test can scan them for secrets.
-import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  CoreV1Api,
-  CustomObjectsApi,
-  KubeConfig,
-  PatchStrategy,
-  setHeaderOptions,
-} from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { Manager } from '../../../src/runtime/manager.ts';
 import { createLogger } from '../../../src/runtime/logger.ts';
 import { settingsSchema } from '../../../src/settings.ts';
 import { registerTopologyControllers } from '../../../src/topology/controllers.ts';
+import { eventually, kubeConfig, testEnv } from '../../env/shared.ts';
 
-// The environment the integration global setup exports (see test/env): control plane and shared broker.
-export function testEnv() {
-  const { KUBECONFIG, RABBITMQ_MANAGEMENT_URL, RABBITMQ_AMQP_URL, RABBITMQ_USERNAME, RABBITMQ_PASSWORD } =
-    process.env;
-  if (
-    !KUBECONFIG ||
-    !RABBITMQ_MANAGEMENT_URL ||
-    !RABBITMQ_AMQP_URL ||
-    !RABBITMQ_USERNAME ||
-    !RABBITMQ_PASSWORD
-  ) {
-    throw new Error('No test environment: run with the integration global setup (npm run test:integration).');
-  }
-  return {
-    kubeconfigPath: KUBECONFIG,
-    managementUrl: RABBITMQ_MANAGEMENT_URL,
-    amqpUrl: RABBITMQ_AMQP_URL,
-    username: RABBITMQ_USERNAME,
-    password: RABBITMQ_PASSWORD,
-  };
-}
-
-export function kubeConfig(): KubeConfig {
-  const kc = new KubeConfig();
-  kc.loadFromFile(testEnv().kubeconfigPath);
-  return kc;
-}
-
-/** A fresh namespace whose name starts with `prefix`. */
-export async function createNamespace(prefix: string): Promise<string> {
-  const name = `${prefix}-${randomBytes(4).toString('hex')}`;
-  await core().createNamespace({ body: { metadata: { name } } });
-  return name;
-}
-
-/** Polls `check` until it returns a value; fails after 60 s (a bound on failure, not a timing assertion). */
-export async function eventually<T>(
-  what: string,
-  check: () => Promise<T | undefined | false>,
-  timeoutMs = 60_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== undefined && value !== false) return value;
-    } catch (error) {
-      lastError = error;
-    }
-    if (Date.now() > deadline) {
-      const cause = lastError instanceof Error ? ` (last error: ${lastError.message})` : '';
-      throw new Error(`timed out waiting for ${what}${cause}`);
-    }
-    await sleep(250);
-  }
-}
+// The shared environment helpers, re-exported so topology tests import everything from here.
+export { createNamespace, eventually, kubeConfig, testEnv } from '../../env/shared.ts';
 
 export const group = 'warren.dev';
 export const version = 'v1alpha1';
