@@ -9,12 +9,12 @@ import { apiVersion, group, version } from '../../../src/api/common.ts';
 import { kinds } from '../../../src/api/kinds.ts';
 import { queueSpecSchema } from '../../../src/api/queue.ts';
 import { ensureBinaries } from '../../env/binaries.ts';
-import { createNamespace, kubeConfig, kubeconfigPath } from './kube.ts';
+import { createNamespace, kubeConfig, testEnv } from '../../env/shared.ts';
 
 const run = promisify(execFile);
 
 async function kubectl(...args: string[]): Promise<string> {
-  const { stdout } = await run(ensureBinaries().kubectl, ['--kubeconfig', kubeconfigPath(), ...args]);
+  const { stdout } = await run(ensureBinaries().kubectl, ['--kubeconfig', testEnv().kubeconfigPath, ...args]);
   return stdout;
 }
 

@@ -7,7 +7,7 @@ import { ApiException, CustomObjectsApi } from '@kubernetes/client-node';
 import { apiVersion, group, version } from '../../../src/api/common.ts';
 import { resourceFor, type KindName } from '../../../src/api/kinds.ts';
 import { parseResource } from '../../../src/api/resource.ts';
-import { createNamespace, kubeConfig } from './kube.ts';
+import { createNamespace, kubeConfig } from '../../env/shared.ts';
 import { invalidCases, validCases } from './cases.ts';
 
 type Manifest = { metadata: { name: string; namespace: string }; spec?: Record<string, unknown> };
