@@ -4,9 +4,11 @@
 //   testEnv()               { kubeconfigPath, managementUrl, amqpUrl, username, password, dir }; throws a clear
 //                           error when the test runs outside the environment
 //   kubeConfig()            a KubeConfig for the admin user of the control plane
-//   createNamespace(prefix) creates a namespace with a unique name starting with prefix and returns the name
-//   eventually(what, check) polls check() until it returns a value (not undefined or false) and returns it;
-//                           fails after 60 s (a bound on failure, not a timing assertion)
+//   createNamespace(prefix, kc?)
+//                           creates a namespace with a unique name starting with prefix and returns the name;
+//                           on the shared control plane, or on the one kc points at (a test's own)
+//   eventually(what, check) polls check() (sync or async) until it returns a value (not undefined or false) and
+//                           returns it; fails after 60 s (a bound on failure, not a timing assertion)
 //
 // Tests isolate by namespace (and by vhost on the broker); they never stop the shared API server or broker: a
 // test that needs an outage starts its own with startControlPlane() or startRabbitmq().
@@ -51,14 +53,14 @@ export function kubeConfig(): KubeConfig {
   return kc;
 }
 
-export async function createNamespace(prefix: string): Promise<string> {
+export async function createNamespace(prefix: string, kc: KubeConfig = kubeConfig()): Promise<string> {
   const base = prefix
     .toLowerCase()
     .replace(/[^a-z0-9-]+/g, '-')
     .replace(/^-+|-+$/g, '')
     .slice(0, 50);
   const name = `${base || 'test'}-${randomBytes(4).toString('hex')}`;
-  await kubeConfig()
+  await kc
     .makeApiClient(CoreV1Api)
     .createNamespace({ body: { metadata: { name, labels: { 'warren.dev/test': 'true' } } } });
   return name;
@@ -66,7 +68,7 @@ export async function createNamespace(prefix: string): Promise<string> {
 
 export async function eventually<T>(
   what: string,
-  check: () => Promise<T | undefined | false>,
+  check: () => T | undefined | false | Promise<T | undefined | false>,
   { timeoutMs = 60_000, intervalMs = 250 } = {},
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
