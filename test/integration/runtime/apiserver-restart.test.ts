@@ -3,14 +3,8 @@ import { Manager } from '../../../src/runtime/manager.ts';
 import { coreResources } from '../../../src/runtime/resource.ts';
 import { annotatingController, RECONCILED_BY, TEST_LABEL } from './test-controller.ts';
 import type { ConfigMap } from './test-controller.ts';
-import {
-  createNamespace,
-  eventually,
-  failOnUnhandled,
-  quietLogger,
-  testSettings,
-  useApi,
-} from './support.ts';
+import { failOnUnhandled, quietLogger, testSettings, useApi } from './support.ts';
+import { createNamespace, eventually } from '../../env/shared.ts';
 import type { Api } from './support.ts';
 
 failOnUnhandled();
@@ -26,7 +20,7 @@ describe('A kube-apiserver restart in the middle of a run', () => {
 
   before(async () => {
     api = await useApi({ dedicated: true });
-    namespace = await createNamespace(api.client, 'runtime-restart');
+    namespace = await createNamespace('runtime-restart', api.kubeConfig);
     manager = new Manager({
       kubeConfig: api.kubeConfig,
       settings: testSettings({ WATCH_NAMESPACES: namespace }),
@@ -70,11 +64,11 @@ describe('A kube-apiserver restart in the middle of a run', () => {
     await eventually(
       'the informer watches again',
       async () => (await counter(manager, 'watchConnects')) > connectsBefore,
-      60_000,
+      { timeoutMs: 60_000 },
     );
     await create('after');
     for (const name of ['while-away-1', 'while-away-2', 'after']) {
-      await eventually(`${name} is reconciled`, () => annotated(name), 60_000);
+      await eventually(`${name} is reconciled`, () => annotated(name), { timeoutMs: 60_000 });
     }
   });
 });

@@ -6,14 +6,8 @@ import { coreResources } from '../../../src/runtime/resource.ts';
 import type { ObjectKey } from '../../../src/runtime/resource.ts';
 import { annotatingController, RECONCILED_BY, TEST_LABEL } from './test-controller.ts';
 import type { ConfigMap, ReconcileRecord } from './test-controller.ts';
-import {
-  createNamespace,
-  eventually,
-  failOnUnhandled,
-  quietLogger,
-  testSettings,
-  useApi,
-} from './support.ts';
+import { failOnUnhandled, quietLogger, testSettings, useApi } from './support.ts';
+import { createNamespace, eventually } from '../../env/shared.ts';
 import type { Api } from './support.ts';
 
 failOnUnhandled();
@@ -35,7 +29,7 @@ describe('A controller on the runtime', () => {
 
   before(async () => {
     api = await useApi();
-    namespace = await createNamespace(api.client, 'runtime-ctl');
+    namespace = await createNamespace('runtime-ctl', api.kubeConfig);
     manager = new Manager({
       kubeConfig: api.kubeConfig,
       settings: testSettings({ WATCH_NAMESPACES: namespace, BACKOFF_BASE: '20ms', BACKOFF_MAX: '2s' }),

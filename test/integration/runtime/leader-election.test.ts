@@ -6,7 +6,8 @@ import { after, before, describe, it } from 'node:test';
 import { coreResources } from '../../../src/runtime/resource.ts';
 import { RECONCILED_BY, TEST_LABEL } from './test-controller.ts';
 import type { ConfigMap } from './test-controller.ts';
-import { createNamespace, eventually, failOnUnhandled, useApi } from './support.ts';
+import { failOnUnhandled, useApi } from './support.ts';
+import { createNamespace, eventually } from '../../env/shared.ts';
 import type { Api } from './support.ts';
 
 failOnUnhandled();
@@ -27,7 +28,7 @@ describe('Two operator processes with leader election', () => {
 
   before(async () => {
     api = await useApi();
-    namespace = await createNamespace(api.client, 'runtime-leader');
+    namespace = await createNamespace('runtime-leader', api.kubeConfig);
   });
 
   after(async () => {
@@ -86,7 +87,7 @@ describe('Two operator processes with leader election', () => {
     await eventually(
       `${op.identity} reconciles ${name}`,
       async () => (await annotation(name)) === op.identity,
-      30_000,
+      { timeoutMs: 30_000 },
     );
     return Date.now() - since;
   }

@@ -1,14 +1,12 @@
 // Helpers for the runtime's integration tests: a Kubernetes API (the shared one of the test run when
-// KUBECONFIG is set, else a control plane of this file's own), namespaces, polling, and a guard that fails
+// KUBECONFIG is set, else a control plane of this file's own) and a guard that fails
 // the file on any unhandled rejection or uncaught exception.
 import { KubeConfig } from '@kubernetes/client-node';
 import assert from 'node:assert/strict';
 import { after } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { KubeClient } from '../../../src/runtime/kube-client.ts';
 import { createLogger } from '../../../src/runtime/logger.ts';
 import type { Logger } from '../../../src/runtime/logger.ts';
-import { coreResources } from '../../../src/runtime/resource.ts';
 import { loadSettings } from '../../../src/settings.ts';
 import type { Settings } from '../../../src/settings.ts';
 import { startControlPlane } from '../../env/control-plane.ts';
@@ -59,12 +57,6 @@ export async function useApi(options: { dedicated?: boolean } = {}): Promise<Api
   };
 }
 
-export async function createNamespace(client: KubeClient, prefix: string): Promise<string> {
-  const name = `${prefix}-${Math.random().toString(36).slice(2, 8)}`;
-  await client.create(coreResources.namespace, { metadata: { name } });
-  return name;
-}
-
 /** Settings for a test manager: no servers, fast retries, overrides on top. */
 export function testSettings(overrides: Record<string, string> = {}): Settings {
   return loadSettings(
@@ -81,18 +73,4 @@ export function testSettings(overrides: Record<string, string> = {}): Settings {
 
 export function quietLogger(): Logger {
   return createLogger({ level: (process.env.WARREN_TEST_LOG_LEVEL as 'silent' | undefined) ?? 'silent' });
-}
-
-/** Polls `check` until it holds; fails with `what` after `timeoutMs`. */
-export async function eventually(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 30_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      if (await check()) return;
-    } catch {
-      // Not yet.
-    }
-    if (Date.now() > deadline) assert.fail(`timed out after ${timeoutMs} ms waiting until ${what}`);
-    await sleep(50);
-  }
 }
