@@ -27,4 +27,29 @@ export function readyColumns(extra: readonly PrinterColumn[]): PrinterColumn[] {
   ];
 }
 
+/**
+ * The wide-output columns naming an object on the broker: its name under the given column title and, for
+ * vhost-scoped kinds, its vhost.
+ */
+export function brokerNameColumns(title: string, vhostOf?: string): PrinterColumn[] {
+  const name: PrinterColumn = {
+    name: title,
+    type: 'string',
+    jsonPath: '.spec.name',
+    description: 'Name on the broker.',
+    priority: 1,
+  };
+  if (vhostOf === undefined) return [name];
+  return [
+    name,
+    {
+      name: 'Vhost',
+      type: 'string',
+      jsonPath: '.spec.vhost',
+      description: `Vhost of the ${vhostOf}.`,
+      priority: 1,
+    },
+  ];
+}
+
 export { age as ageColumn };

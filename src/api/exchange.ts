@@ -9,7 +9,7 @@ import {
   vhostField,
   withRules,
 } from './common.ts';
-import { readyColumns } from './columns.ts';
+import { brokerNameColumns, readyColumns } from './columns.ts';
 import { defineResource, parseResource, type ObjectOf } from './resource.ts';
 
 export const exchangeDeletionPolicies = ['delete', 'retain'] as const;
@@ -118,20 +118,7 @@ export const exchangeResource = defineResource({
   specSchema: exchangeSpecSchema,
   statusSchema: exchangeStatusSchema,
   printerColumns: readyColumns([
-    {
-      name: 'Exchange',
-      type: 'string',
-      jsonPath: '.spec.name',
-      description: 'Name on the broker.',
-      priority: 1,
-    },
-    {
-      name: 'Vhost',
-      type: 'string',
-      jsonPath: '.spec.vhost',
-      description: 'Vhost of the exchange.',
-      priority: 1,
-    },
+    ...brokerNameColumns('Exchange', 'exchange'),
     { name: 'Type', type: 'string', jsonPath: '.spec.type', description: 'Exchange type.', priority: 1 },
   ]),
 });

@@ -8,7 +8,7 @@ import {
   topologyStatus,
   vhostField,
 } from './common.ts';
-import { readyColumns } from './columns.ts';
+import { brokerNameColumns, readyColumns } from './columns.ts';
 import { defineResource, parseResource, type ObjectOf } from './resource.ts';
 
 export const policyApplyTo = [
@@ -70,20 +70,7 @@ export const policyResource = defineResource({
   specSchema: policySpecSchema,
   statusSchema: policyStatusSchema,
   printerColumns: readyColumns([
-    {
-      name: 'Policy',
-      type: 'string',
-      jsonPath: '.spec.name',
-      description: 'Name on the broker.',
-      priority: 1,
-    },
-    {
-      name: 'Vhost',
-      type: 'string',
-      jsonPath: '.spec.vhost',
-      description: 'Vhost of the policy.',
-      priority: 1,
-    },
+    ...brokerNameColumns('Policy', 'policy'),
     { name: 'Pattern', type: 'string', jsonPath: '.spec.pattern', description: 'Name pattern.', priority: 1 },
   ]),
 });

@@ -10,7 +10,7 @@ import {
   withRules,
 } from './common.ts';
 import { defineResource, parseResource, type ObjectOf } from './resource.ts';
-import { readyColumns } from './columns.ts';
+import { brokerNameColumns, readyColumns } from './columns.ts';
 
 export const queueTypes = ['quorum', 'classic', 'stream'] as const;
 export const queueDeletionPolicies = ['delete', 'delete-with-data', 'retain'] as const;
@@ -175,20 +175,7 @@ export const queueResource = defineResource({
   specSchema: queueSpecSchema,
   statusSchema: queueStatusSchema,
   printerColumns: readyColumns([
-    {
-      name: 'Queue',
-      type: 'string',
-      jsonPath: '.spec.name',
-      description: 'Name on the broker.',
-      priority: 1,
-    },
-    {
-      name: 'Vhost',
-      type: 'string',
-      jsonPath: '.spec.vhost',
-      description: 'Vhost of the queue.',
-      priority: 1,
-    },
+    ...brokerNameColumns('Queue', 'queue'),
     { name: 'Type', type: 'string', jsonPath: '.spec.type', description: 'Queue type.', priority: 1 },
   ]),
 });

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { brokerName, count, immutable, rabbitmqClusterReference, setOf, topologyStatus } from './common.ts';
-import { readyColumns } from './columns.ts';
+import { brokerNameColumns, readyColumns } from './columns.ts';
 import { queueTypes } from './queue.ts';
 import { defineResource, parseResource, type ObjectOf } from './resource.ts';
 
@@ -64,15 +64,7 @@ export const vhostResource = defineResource({
     'unless deletionPolicy says otherwise.',
   specSchema: vhostSpecSchema,
   statusSchema: vhostStatusSchema,
-  printerColumns: readyColumns([
-    {
-      name: 'Vhost',
-      type: 'string',
-      jsonPath: '.spec.name',
-      description: 'Name on the broker.',
-      priority: 1,
-    },
-  ]),
+  printerColumns: readyColumns([...brokerNameColumns('Vhost')]),
 });
 
 export type Vhost = ObjectOf<typeof vhostResource>;
