@@ -126,6 +126,25 @@ export function brokerName(description: string) {
   return z.string().min(1).max(255).describe(description);
 }
 
+/**
+ * The immutable broker-side name of a queue or exchange (`what`), refusing the `amq.` prefix the broker reserves.
+ * `kind` names the resource to create instead.
+ */
+export function reservedPrefixFreeName(what: string, kind: string) {
+  return immutable(
+    withRules(brokerName(`Name of the ${what} on the broker.`), [
+      {
+        rule: "!self.startsWith('amq.')",
+        message: `${what} names starting with "amq." are reserved by the broker; choose another name`,
+        check: (name) => !name.startsWith('amq.'),
+      },
+    ]),
+    `name is immutable: it is the identity of the ${what} on the broker. Create a new ${kind} instead.`,
+  ).describe(
+    `Name of the ${what} on the broker. Names starting with "amq." are reserved by RabbitMQ. Immutable.`,
+  );
+}
+
 export const rabbitmqClusterReference = withRules(
   z.object({
     name: z

@@ -1,8 +1,7 @@
 import { z } from 'zod';
 import {
-  brokerName,
+  reservedPrefixFreeName,
   argumentMap,
-  immutable,
   immutableRule,
   rabbitmqClusterReference,
   topologyStatus,
@@ -18,18 +17,7 @@ const recreate = 'Create a new exchange under another name, or delete and recrea
 
 export const exchangeSpecSchema = withRules(
   z.object({
-    name: immutable(
-      withRules(brokerName('Name of the exchange on the broker.'), [
-        {
-          rule: "!self.startsWith('amq.')",
-          message: 'exchange names starting with "amq." are reserved by the broker; choose another name',
-          check: (name) => !name.startsWith('amq.'),
-        },
-      ]),
-      'name is immutable: it is the identity of the exchange on the broker. Create a new Exchange instead.',
-    ).describe(
-      'Name of the exchange on the broker. Names starting with "amq." are reserved by RabbitMQ. Immutable.',
-    ),
+    name: reservedPrefixFreeName('exchange', 'Exchange'),
     vhost: vhostField('Vhost of the exchange.'),
     type: z
       .string()

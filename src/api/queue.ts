@@ -1,8 +1,7 @@
 import { z } from 'zod';
 import {
-  brokerName,
+  reservedPrefixFreeName,
   argumentMap,
-  immutable,
   immutableRule,
   rabbitmqClusterReference,
   topologyStatus,
@@ -20,18 +19,7 @@ const recreate =
 
 export const queueSpecSchema = withRules(
   z.object({
-    name: immutable(
-      withRules(brokerName('Name of the queue on the broker.'), [
-        {
-          rule: "!self.startsWith('amq.')",
-          message: 'queue names starting with "amq." are reserved by the broker; choose another name',
-          check: (name) => !name.startsWith('amq.'),
-        },
-      ]),
-      'name is immutable: it is the identity of the queue on the broker. Create a new Queue instead.',
-    ).describe(
-      'Name of the queue on the broker. Names starting with "amq." are reserved by RabbitMQ. Immutable.',
-    ),
+    name: reservedPrefixFreeName('queue', 'Queue'),
     vhost: vhostField('Vhost of the queue.'),
     type: z
       .enum(queueTypes)
