@@ -457,11 +457,11 @@ describe('Warren-issued certificates', () => {
     const plan = await planTls(managed, {}, t0);
     assert.deepEqual(certificateExpirySamples(managed, plan), [
       {
-        labels: { namespace: 'shop', cluster: 'orders', certificate: 'server' },
+        labels: { namespace: 'shop', rabbitmqcluster: 'orders', certificate: 'server' },
         value: t0.getTime() / 1000 + 36000,
       },
       {
-        labels: { namespace: 'shop', cluster: 'orders', certificate: 'ca' },
+        labels: { namespace: 'shop', rabbitmqcluster: 'orders', certificate: 'ca' },
         value: t0.getTime() / 1000 + 180000,
       },
     ]);

@@ -85,7 +85,9 @@ export interface Issuer {
   issueServerCertificate: typeof issueServerCertificate;
 }
 
-export type CertificateRole = 'server' | 'ca' | 'previous-ca' | 'client-ca';
+/** Every certificate a cluster's TLS can use: the server's, Warren's CA and its predecessor, or the user's CA. */
+export const certificateRoles = ['server', 'ca', 'previous-ca', 'client-ca'] as const;
+export type CertificateRole = (typeof certificateRoles)[number];
 
 export interface CertificateExpiry {
   certificate: CertificateRole;
@@ -469,20 +471,28 @@ async function reissueReason(
 
 export const certificateExpiryMetricName = 'warren_certificate_expiration_timestamp_seconds';
 
+/** Labels of one series: the cluster and the certificate's role, never anything read from a Secret. */
+export interface CertificateExpiryLabels {
+  namespace: string;
+  /** Not `cluster`: Prometheus setups commonly use that as an external label for the Kubernetes cluster. */
+  rabbitmqcluster: string;
+  certificate: CertificateRole;
+}
+
 export interface CertificateExpirySample {
-  labels: { namespace: string; cluster: string; certificate: CertificateRole };
+  labels: CertificateExpiryLabels;
   value: number;
 }
 
 /**
- * Samples of `warren_certificate_expiration_timestamp_seconds{namespace,cluster,certificate}`: when each certificate
- * a cluster uses expires, in Unix seconds. Labels name roles, never Secrets' content.
+ * Samples of `warren_certificate_expiration_timestamp_seconds{namespace,rabbitmqcluster,certificate}`: when each
+ * certificate a cluster uses expires, in Unix seconds.
  */
 export function certificateExpirySamples(cluster: TlsCluster, plan: TlsPlan): CertificateExpirySample[] {
   return plan.expirations.map((expiry) => ({
     labels: {
       namespace: cluster.metadata.namespace ?? '',
-      cluster: cluster.metadata.name ?? '',
+      rabbitmqcluster: cluster.metadata.name ?? '',
       certificate: expiry.certificate,
     },
     value: Math.floor(expiry.notAfter.getTime() / 1000),
