@@ -25,6 +25,7 @@ import {
   type ResourceRef,
 } from '../runtime/index.ts';
 import type { Settings } from '../settings.ts';
+import { certificateExpiryMetrics, type CertificateExpiryMetrics } from './metrics.ts';
 import {
   checkReplicas,
   clusterConditions,
@@ -48,7 +49,14 @@ import {
 } from './resources/secrets.ts';
 import { clientService, headlessService } from './resources/services.ts';
 import { skipPreStopChecksLabel, statefulSet } from './resources/statefulset.ts';
-import { planTls, tlsSecretNames, watchedLabel, type ExistingTlsSecrets, type TlsCluster } from './tls.ts';
+import {
+  certificateExpirySamples,
+  planTls,
+  tlsSecretNames,
+  watchedLabel,
+  type ExistingTlsSecrets,
+  type TlsCluster,
+} from './tls.ts';
 import type { RabbitmqCluster } from './types.ts';
 
 export const clusterFinalizer = 'deletion.finalizers.rabbitmqclusters.warren.dev';
@@ -65,6 +73,8 @@ export interface ClusterControllerOptions {
     secrets: Cache;
     statefulSets: Cache;
   };
+  /** Where certificate expiry is published; none in tests that do not look at it. */
+  certificateExpiry?: CertificateExpiryMetrics;
   now?: () => Date;
 }
 
@@ -167,6 +177,9 @@ async function applyChildren(
   for (const event of tlsPlan.events) options.events.emit(raw, event);
   if (tlsPlan.error) return { failure: tlsPlan.error, requeueAfterMs: tlsPlan.requeueAfterMs };
   for (const secret of tlsPlan.secretsToApply) await applyObject(client, resources.secret, asKube(secret));
+  // Only now: with an error the pods keep serving what they had (and its series stays), and Warren-issued
+  // certificates are in use only once stored. A plan without TLS removes the cluster's series.
+  options.certificateExpiry?.record(identity(cluster), certificateExpirySamples(cluster, tlsPlan));
   const tls: TlsMount | undefined = tlsPlan.mount;
 
   const cookie = await ensureGeneratedSecret(options, { namespace, name: names.erlangCookie }, () =>
@@ -298,7 +311,10 @@ export async function reconcileCluster(
   ctx: ReconcileContext,
 ): Promise<ReconcileResult | undefined> {
   const raw = ctx.cache.get(key);
-  if (!raw) return undefined;
+  if (!raw) {
+    options.certificateExpiry?.forget(key);
+    return undefined;
+  }
   const now = options.now?.() ?? new Date();
   const parsed = parseRabbitmqCluster(raw);
   if (!parsed.success) {
@@ -317,7 +333,10 @@ export async function reconcileCluster(
   const finalizer = await handleFinalizer(options.client, clusterResource, raw, clusterFinalizer, () =>
     skipPreStopChecks(options.client, cluster),
   );
-  if (finalizer.deleting) return undefined;
+  if (finalizer.deleting) {
+    options.certificateExpiry?.forget(key);
+    return undefined;
+  }
   const current = finalizer.obj;
 
   const names = childNames(cluster);
@@ -370,6 +389,7 @@ export function registerClusterController(manager: Manager, settings: Settings):
       secrets: manager.informer(resources.secret, { labelSelector: childSelector }),
       statefulSets: manager.informer(resources.statefulSet, { labelSelector: childSelector }),
     },
+    certificateExpiry: certificateExpiryMetrics(manager.registry),
   };
   // The controller's own cache of clusters (the manager shares one informer per resource and scope).
   const clusters = manager.informer(clusterResource);

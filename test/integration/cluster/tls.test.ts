@@ -163,6 +163,24 @@ describe('RabbitmqCluster TLS through the reconciler', () => {
   const templateHash = async (name: string) =>
     (await client.get<KubeObject & V1StatefulSet>(r.statefulSet, { namespace, name: `${name}-server` }))?.spec
       ?.template.metadata?.annotations?.[configHashAnnotation];
+  /** The certificate expiry series of one cluster, as scraped: role → Unix seconds. */
+  const expirySeries = async (name: string) => {
+    const series: Record<string, number> = {};
+    for (const line of (await manager.registry.metrics()).split('\n')) {
+      const match = /^warren_certificate_expiration_timestamp_seconds\{(.*)\} (\S+)$/.exec(line);
+      if (!match) continue;
+      const labels = new Map(
+        [...(match[1] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map(([, label = '', value = '']) => [
+          label,
+          value,
+        ]),
+      );
+      if (labels.get('namespace') === namespace && labels.get('rabbitmqcluster') === name) {
+        series[labels.get('certificate') ?? ''] = Number(match[2]);
+      }
+    }
+    return series;
+  };
   const reconcileSuccess = async (name: string) => {
     const cluster = await client.get<KubeObject>(rabbitmqClusterResource, { namespace, name });
     const conditions = (cluster?.status as { conditions?: Condition[] } | undefined)?.conditions ?? [];
@@ -251,6 +269,28 @@ describe('RabbitmqCluster TLS through the reconciler', () => {
     await eventually('a new pod template hash', async () => (await templateHash('orders')) !== firstHash);
   });
 
+  it('exposes when the issued certificates expire, and drops the series with the cluster', async () => {
+    await createCluster('ledger', { managed: {} });
+    const { server, ca } = await eventually('series matching the stored certificates', async () => {
+      const notAfter = async (name: string) =>
+        parseCertificate(text(await eventually(`Secret ${name}`, () => secret(name)), 'tls.crt')).notAfter;
+      const expected = {
+        server: (await notAfter('ledger-tls')).getTime() / 1000,
+        ca: (await notAfter('ledger-ca')).getTime() / 1000,
+      };
+      const series = await expirySeries('ledger');
+      return series.server === expected.server && series.ca === expected.ca && expected;
+    });
+    assert.ok(ca > server, 'the CA outlives the server certificate');
+    assert.deepEqual(Object.keys(await expirySeries('ledger')).sort(), ['ca', 'server']);
+
+    await client.delete(rabbitmqClusterResource, { namespace, name: 'ledger' });
+    await eventually(
+      'no series of the deleted cluster',
+      async () => Object.keys(await expirySeries('ledger')).length === 0,
+    );
+  });
+
   it('reports a user Secret without tls.key as TLSError, and rolls the pods when its content changes', async () => {
     const first = await issueUserCertificate();
     await client.create(r.secret, userSecret({ certificate: first.certificate }));
@@ -267,5 +307,10 @@ describe('RabbitmqCluster TLS through the reconciler', () => {
     const second = await issueUserCertificate();
     await client.replace(r.secret, userSecret(second));
     await eventually('a new pod template hash', async () => (await templateHash('byo')) !== hash);
+    const renewedExpiry = parseCertificate(second.certificate).notAfter.getTime() / 1000;
+    await eventually('the series of the user certificate', async () => {
+      const series = await expirySeries('byo');
+      return series.server === renewedExpiry && Object.keys(series).length === 1;
+    });
   });
 });
