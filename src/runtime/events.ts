@@ -1,7 +1,10 @@
 // Kubernetes Events (events.k8s.io/v1) about the objects Warren manages, with the protections client-go's
 // recorder has: the same event repeated within a window becomes one Event whose series count grows, each
 // object has a token bucket (burst 25, one more every 5 minutes) so a hot loop cannot flood the API server,
-// and the memory of recent events is bounded (LRU of 4096). Emitting never throws and never blocks.
+// and the memory of recent events is bounded (LRU of 4096). Emitting never throws and never blocks: Events are
+// sent in the background, a few at a time, so that in a burst (thousands of objects applied at once) they
+// trail the writes that matter (finalizers and status) instead of competing with them for the API server; a
+// backlog beyond `maxPending` is dropped and counted, as client-go's broadcaster drops a full queue.
 // Notes are passed through redactText() and cut to the API's 1 kB limit.
 import { randomBytes } from 'node:crypto';
 import { TokenBucket } from './backoff.ts';
@@ -37,6 +40,10 @@ export interface EventRecorderOptions {
   burst?: number;
   refillEveryMs?: number;
   maxKeys?: number;
+  /** Event writes in flight at once. */
+  concurrency?: number;
+  /** Event writes waiting to be sent; more are dropped. */
+  maxPending?: number;
   now?: () => number;
 }
 
@@ -54,6 +61,8 @@ export class EventRecorder {
   private readonly o: Required<Omit<EventRecorderOptions, 'metrics'>> & { metrics?: RuntimeMetrics };
   private readonly seen = new Map<string, Seen>();
   private readonly buckets = new Map<string, TokenBucket>();
+  private readonly pending: (() => Promise<void>)[] = [];
+  private sending = 0;
 
   constructor(options: EventRecorderOptions) {
     this.o = {
@@ -61,6 +70,8 @@ export class EventRecorder {
       burst: 25,
       refillEveryMs: 300_000,
       maxKeys: 4096,
+      concurrency: 4,
+      maxPending: 10_000,
       now: () => Date.now(),
       ...options,
     };
@@ -93,8 +104,33 @@ export class EventRecorder {
     const namespace = obj.metadata.namespace || 'default';
     const name = `${obj.metadata.name ?? 'object'}.${randomBytes(8).toString('hex')}`;
     const entry: Seen = { namespace, name, count: 1, firstSeen: now, created: Promise.resolve(false) };
-    entry.created = this.create(obj, input, note, namespace, name, now);
+    entry.created = this.send(input.type, () => this.create(obj, input, note, namespace, name, now), false);
     this.touch(key, entry);
+  }
+
+  /** Runs `write` when a send slot is free; resolves with `dropped` if the backlog is full. */
+  private send<T>(type: EventType, write: () => Promise<T>, dropped: T): Promise<T> {
+    if (this.pending.length >= this.o.maxPending) {
+      this.o.metrics?.events.inc({ type, result: 'dropped' });
+      return Promise.resolve(dropped);
+    }
+    return new Promise<T>((resolve) => {
+      // `write` handles its own errors; a throw still settles the caller.
+      this.pending.push(() => write().then(resolve, () => resolve(dropped)));
+      this.drain();
+    });
+  }
+
+  private drain(): void {
+    while (this.sending < this.o.concurrency) {
+      const next = this.pending.shift();
+      if (!next) return;
+      this.sending += 1;
+      void next().finally(() => {
+        this.sending -= 1;
+        this.drain();
+      });
+    }
   }
 
   private async create(
@@ -137,18 +173,24 @@ export class EventRecorder {
 
   private async updateSeries(entry: Seen, type: EventType, now: number): Promise<void> {
     const count = entry.count;
-    try {
-      if (!(await entry.created)) return;
-      await this.o.client.mergePatch(
-        coreResources.event,
-        { namespace: entry.namespace, name: entry.name },
-        { series: { count, lastObservedTime: microTime(new Date(now)) } },
-      );
-      this.o.metrics?.events.inc({ type, result: 'aggregated' });
-    } catch (err) {
-      this.o.metrics?.events.inc({ type, result: 'failed' });
-      this.o.logger.debug({ err }, 'could not update an event series');
-    }
+    if (!(await entry.created)) return;
+    await this.send(
+      type,
+      async () => {
+        try {
+          await this.o.client.mergePatch(
+            coreResources.event,
+            { namespace: entry.namespace, name: entry.name },
+            { series: { count, lastObservedTime: microTime(new Date(now)) } },
+          );
+          this.o.metrics?.events.inc({ type, result: 'aggregated' });
+        } catch (err) {
+          this.o.metrics?.events.inc({ type, result: 'failed' });
+          this.o.logger.debug({ err }, 'could not update an event series');
+        }
+      },
+      undefined,
+    );
   }
 
   private bucketFor(uid: string): TokenBucket {

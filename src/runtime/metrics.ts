@@ -199,7 +199,7 @@ export class RuntimeMetrics {
     });
     this.events = new Counter({
       name: 'warren_events_total',
-      help: 'Kubernetes Events by type and outcome (emitted, aggregated, suppressed, failed)',
+      help: 'Kubernetes Events by type and outcome (emitted, aggregated, suppressed, dropped, failed)',
       labelNames: ['type', 'result'],
       registers,
     });
