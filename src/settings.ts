@@ -115,8 +115,16 @@ export const settingsSchema = z.object({
   podNamespace: z.string().default(''),
   /** How often each broker's topology is re-read to find drift (objects changed or deleted behind Warren's back). */
   brokerRefreshInterval: duration('60s'),
-  /** Reconciles in flight at once per topology controller (they share one client pool per broker). */
-  topologyWorkers: int(8, 1),
+  /**
+   * Reconciles in flight at once per topology controller. They spend their time waiting on the API server
+   * and the broker (whose requests are bounded per broker by its client pool), so many are cheap.
+   */
+  topologyWorkers: int(32, 1),
+  /**
+   * How long an object may wait for a dependency (a binding for its queue) before the wait is reported in
+   * its status and an Event. Objects are woken as soon as Warren creates what they wait for.
+   */
+  dependencyGracePeriod: duration('10s'),
 });
 
 export type Settings = z.output<typeof settingsSchema>;

@@ -99,19 +99,24 @@ export function registerTopologyControllers(manager: Manager, settings: Settings
   const clients = new ManagementClientRegistry({ metrics: managementMetrics(manager.registry) });
   const index = new DependencyIndex();
   const controllers = new Map<string, Controller>();
+  const wake = (target: string, except?: { controller: string; key: ObjectKey }) => {
+    for (const dependent of index.dependents(target)) {
+      if (
+        except?.controller === dependent.controller &&
+        except.key.namespace === dependent.key.namespace &&
+        except.key.name === dependent.key.name
+      )
+        continue;
+      controllers.get(dependent.controller)?.enqueue(dependent.key);
+    }
+  };
 
   const snapshots = new SnapshotCache({
     refreshIntervalMs: settings.brokerRefreshInterval,
     // Drift: exactly the objects whose broker object changed or vanished behind Warren's back.
+    // Objects waiting for one that appeared are woken too.
     onRefresh: ({ brokerId, changes }) => {
-      for (const change of changes) {
-        if (change.change === 'created') continue;
-        for (const dependent of index.dependents(
-          targets.broker(brokerId, { kind: change.kind, key: change.key }),
-        )) {
-          controllers.get(dependent.controller)?.enqueue(dependent.key);
-        }
-      }
+      for (const change of changes) wake(targets.broker(brokerId, { kind: change.kind, key: change.key }));
     },
     onError: (_brokerId, error) => log.debug({ err: error }, 'broker snapshot refresh failed'),
   });
@@ -137,6 +142,8 @@ export function registerTopologyControllers(manager: Manager, settings: Settings
     secrets: secretOps,
     index,
     references,
+    wake,
+    dependencyGraceMs: settings.dependencyGracePeriod,
   };
 
   function add<Spec, W, L>(

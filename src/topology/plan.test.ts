@@ -1,9 +1,12 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { planConverge, writeEvent } from './plan.ts';
+import { dependencyKey, planConverge, waitIsReported, writeEvent } from './plan.ts';
 import { bindingKind } from './kinds/binding.ts';
+import { exchangeKind } from './kinds/exchange.ts';
 import { policyKind } from './kinds/policy.ts';
 import { queueKind } from './kinds/queue.ts';
+import { userKind } from './kinds/user.ts';
+import { vhostKind } from './kinds/vhost.ts';
 import { fakeSecrets, stateOf } from './kinds/testing.ts';
 import type { TopologyKind } from './kinds/types.ts';
 
@@ -98,5 +101,45 @@ describe('Converge planning', () => {
   it('passes conflicts through without a write', () => {
     const state = stateOf({ vhosts: [root], queues: [{ ...liveQueue, arguments: {} }] });
     assert.equal(planConverge(generic(queueKind), queue, state, fakeSecrets, false).type, 'conflict');
+  });
+});
+
+describe('Dependencies', () => {
+  it('are keyed exactly as the kinds that declare them key their broker objects', () => {
+    assert.deepEqual(
+      dependencyKey({ type: 'queue', vhost: '/', name: 'orders' }),
+      queueKind.brokerKey(queue),
+    );
+    assert.deepEqual(
+      dependencyKey({ type: 'exchange', vhost: '/', name: 'events' }),
+      exchangeKind.brokerKey({
+        vhost: '/',
+        name: 'events',
+        type: 'topic',
+        durable: true,
+        autoDelete: false,
+        arguments: {},
+      }),
+    );
+    assert.deepEqual(
+      dependencyKey({ type: 'vhost', name: 'apps' }),
+      vhostKind.brokerKey({
+        name: 'apps',
+        tags: [],
+        defaultQueueType: undefined,
+        limits: {},
+        tracing: false,
+      }),
+    );
+    assert.deepEqual(
+      dependencyKey({ type: 'user', name: 'app' }),
+      userKind.brokerKey({ name: 'app', credentials: { username: 'app' }, tags: [], limits: {} }),
+    );
+  });
+
+  it('are not reported as a failure while they may still appear on their own', () => {
+    assert.equal(waitIsReported(1_000, 1_000, 10_000), false);
+    assert.equal(waitIsReported(1_000, 10_999, 10_000), false);
+    assert.equal(waitIsReported(1_000, 11_000, 10_000), true);
   });
 });

@@ -1,6 +1,15 @@
 // The pure half of the generic reconciler: from a desired object and the broker state to what to do and
 // what to report. No I/O here, so every decision is unit-tested.
-import type { BrokerOp, BrokerState, Conflict, Dependency, SecretOps, TopologyKind } from './kinds/types.ts';
+import { snapshotKeys } from '../rabbitmq/definitions.ts';
+import type {
+  BrokerKey,
+  BrokerOp,
+  BrokerState,
+  Conflict,
+  Dependency,
+  SecretOps,
+  TopologyKind,
+} from './kinds/types.ts';
 
 export type ConvergePlan =
   | { type: 'in-sync' }
@@ -61,6 +70,30 @@ export function missingDependencies(dependencies: readonly Dependency[], state: 
         return state.queue(d.vhost ?? '/', d.name) === undefined;
     }
   });
+}
+
+/** The broker object a dependency names, keyed as the kind that declares it keys it (see `brokerKey`). */
+export function dependencyKey(d: Dependency): BrokerKey {
+  switch (d.type) {
+    case 'vhost':
+      return { kind: 'vhost', key: snapshotKeys.vhost(d.name) };
+    case 'user':
+      return { kind: 'user', key: snapshotKeys.user(d.name) };
+    case 'exchange':
+      return { kind: 'exchange', key: snapshotKeys.exchange(d.vhost ?? '/', d.name) };
+    case 'queue':
+      return { kind: 'queue', key: snapshotKeys.queue(d.vhost ?? '/', d.name) };
+  }
+}
+
+/**
+ * Whether a wait for a dependency goes into the status and an Event yet. In a bulk apply the dependency is
+ * usually another object Warren is about to create (the queue of a binding), and it wakes the waiting object
+ * when it does; reporting every such wait would double the API server writes of the apply. A wait that
+ * outlasts `graceMs` is reported.
+ */
+export function waitIsReported(waitingSinceMs: number, nowMs: number, graceMs: number): boolean {
+  return nowMs - waitingSinceMs >= graceMs;
 }
 
 export function describeDependency(d: Dependency): string {

@@ -21,7 +21,7 @@ import { writeStatus } from '../runtime/status.ts';
 import type { Connection, Connections, NamespacedName, ResolvedConnection } from './connections.ts';
 import { executeAll } from './execute.ts';
 import type { BrokerKey, DeletionPolicy, References, SecretOps, TopologyKind } from './kinds/types.ts';
-import { capitalise, planConverge, writeEvent } from './plan.ts';
+import { capitalise, dependencyKey, planConverge, waitIsReported, writeEvent } from './plan.ts';
 
 export const topologyFinalizer = 'warren.dev/topology';
 
@@ -75,6 +75,10 @@ export interface TopologyRuntime {
   index: DependencyIndex;
   /** References shared by kinds (a User's username for Permissions). */
   references: (namespace: string) => References;
+  /** Enqueues every object that depends on `target` (see `targets`), but for `except`. */
+  wake: (target: string, except?: { controller: string; key: ObjectKey }) => void;
+  /** See `Settings.dependencyGracePeriod`. */
+  dependencyGraceMs: number;
 }
 
 /** Who depends on what, so that watch events and drift enqueue exactly the affected objects. */
@@ -142,6 +146,41 @@ export function createTopologyReconciler<Spec, W, L>(def: KindController<Spec, W
   const retries = new Retries();
   /** The revision (see Prepared) each object was last Ready at. */
   const readyRevisions = new Map<string, string | undefined>();
+  /** When each object began waiting for a dependency, while the wait is not reported yet. */
+  const waitingSince = new Map<string, number>();
+
+  /** Forgets everything kept in memory about an object. */
+  function forget(key: ObjectKey, k: string): void {
+    index.forget(name, key);
+    retries.reset(k);
+    readyRevisions.delete(k);
+    waitingSince.delete(k);
+  }
+
+  /**
+   * An object waits for a dependency. A short wait is silent (no status write, no Event): the dependency is
+   * usually about to be created and wakes this object when it is. A wait beyond the grace period, or one
+   * already reported, goes into the status.
+   */
+  async function wait(
+    obj: TopologyObject,
+    k: string,
+    reason: string,
+    message: string,
+    extra?: Record<string, unknown>,
+  ): Promise<ReconcileResult> {
+    const now = Date.now();
+    const since = waitingSince.get(k) ?? now;
+    const reported = findCondition(obj.status?.conditions, 'Ready')?.reason === reason;
+    if (!reported && !waitIsReported(since, now, rt.dependencyGraceMs)) {
+      waitingSince.set(k, since);
+      const retry = retries.next(k, seconds(15));
+      return { requeueAfterMs: Math.min(retry, since + rt.dependencyGraceMs - now) };
+    }
+    waitingSince.delete(k);
+    await fail(obj, reason, message, extra);
+    return { requeueAfterMs: retries.next(k, seconds(15)) };
+  }
 
   async function setStatus(
     obj: TopologyObject,
@@ -218,9 +257,7 @@ export function createTopologyReconciler<Spec, W, L>(def: KindController<Spec, W
     const finish = async (reason: string, message: string, type: 'Normal' | 'Warning' = 'Normal') => {
       manager.events.emit(obj, { type, reason, message, action: 'Delete' });
       await removeFinalizer(manager.client, def.resource, obj, topologyFinalizer);
-      index.forget(name, key);
-      retries.reset(k);
-      readyRevisions.delete(k);
+      forget(key, k);
       return undefined;
     };
     const parsed = def.parse(obj);
@@ -304,9 +341,7 @@ export function createTopologyReconciler<Spec, W, L>(def: KindController<Spec, W
     const k = keyString(key);
     const cached: TopologyObject | undefined = ctx.cache.get(key);
     if (!cached) {
-      index.forget(name, key);
-      retries.reset(k);
-      readyRevisions.delete(k);
+      forget(key, k);
       return undefined;
     }
     if (isDeleting(cached)) return reconcileDeletion(cached, key, ctx);
@@ -347,6 +382,8 @@ export function createTopologyReconciler<Spec, W, L>(def: KindController<Spec, W
     const desired = kind.desired(spec, prepared.refs);
     if (!desired.ok) {
       recordDependencies(key, connection, extraTargets);
+      if (desired.reason === 'DependencyNotFound')
+        return wait(obj, k, desired.reason, desired.message, prepared.status);
       await fail(obj, desired.reason, desired.message, prepared.status);
       return { requeueAfterMs: retries.next(k, seconds(30)) };
     }
@@ -355,8 +392,8 @@ export function createTopologyReconciler<Spec, W, L>(def: KindController<Spec, W
 
     try {
       const c = client(connection);
-      const brokerKey = kind.brokerKey(want);
-      recordDependencies(key, connection, [...extraTargets, targets.broker(c.brokerId, brokerKey)]);
+      const brokerTarget = targets.broker(c.brokerId, kind.brokerKey(want));
+      recordDependencies(key, connection, [...extraTargets, brokerTarget]);
       const snapshot = await rt.snapshots.get(c);
       const ready = findCondition(obj.status?.conditions, 'Ready');
       const wasReady =
@@ -366,8 +403,13 @@ export function createTopologyReconciler<Spec, W, L>(def: KindController<Spec, W
       const plan = planConverge(kind, want, snapshot, rt.secrets, wasReady);
       switch (plan.type) {
         case 'waiting':
-          await fail(obj, plan.reason, plan.message, prepared.status);
-          return { requeueAfterMs: retries.next(k, seconds(15)) };
+          // Woken when what it waits for appears (created by Warren or seen in a refresh).
+          recordDependencies(key, connection, [
+            ...extraTargets,
+            brokerTarget,
+            ...plan.missing.map((d) => targets.broker(c.brokerId, dependencyKey(d))),
+          ]);
+          return await wait(obj, k, plan.reason, plan.message, prepared.status);
         case 'conflict':
           await fail(obj, plan.reason, plan.message, prepared.status);
           // Drift reports a change of the broker object and a spec change bumps the generation; look
@@ -375,6 +417,7 @@ export function createTopologyReconciler<Spec, W, L>(def: KindController<Spec, W
           return { requeueAfterMs: seconds(300) };
         case 'write': {
           await executeAll(c, plan.ops);
+          if (plan.verb !== 'update') rt.wake(brokerTarget, { controller: name, key });
           const event = writeEvent(plan.verb, what, plan.changes);
           manager.events.normal(obj, event.reason, event.message, 'Reconcile');
           ctx.log.info({ changes: plan.changes, verb: plan.verb }, event.message);
@@ -390,6 +433,7 @@ export function createTopologyReconciler<Spec, W, L>(def: KindController<Spec, W
       );
       readyRevisions.set(k, prepared.revision);
       retries.reset(k);
+      waitingSince.delete(k);
       return undefined;
     } catch (error) {
       return brokerFailure(obj, k, error);

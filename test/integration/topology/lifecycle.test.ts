@@ -37,7 +37,7 @@ function amqpUrl(user: string, password: string, vh = vhost): string {
 before(async () => {
   ns = await createNamespace('topology-lifecycle');
   await createConnectionSecret(ns, 'broker');
-  operator = await startOperator();
+  operator = await startOperator({ dependencyGracePeriod: '5s' });
   await create('Vhost', ns, 'vhost', {
     name: vhost,
     tags: ['team-a'],
@@ -211,6 +211,48 @@ describe('Routing through exchanges, queues and bindings', () => {
     await waitGone('Exchange', ns, 'x-topic-as-fanout');
     // The other Exchange still declares it, so it stays.
     assert.ok(await rmq.get(`/api/exchanges/${enc(vhost)}/x-topic`));
+  });
+});
+
+describe('Dependencies', () => {
+  const warningsAbout = async (name: string) => {
+    const events = await core().listNamespacedEvent({ namespace: ns });
+    return events.items.filter((e) => e.involvedObject.name === name && e.type === 'Warning');
+  };
+
+  it('lets a binding applied before its queue wait quietly, and readies it once the queue exists', async () => {
+    await create('Binding', ns, 'b-early', {
+      vhost,
+      source: 'x-early',
+      destination: 'q-early',
+      destinationType: 'queue',
+      rabbitmqClusterReference: ref,
+    });
+    await create('Exchange', ns, 'x-early', { name: 'x-early', vhost, rabbitmqClusterReference: ref });
+    await create('Queue', ns, 'q-early', { name: 'q-early', vhost, rabbitmqClusterReference: ref });
+    await waitReady('Binding', ns, 'b-early');
+    const bindings = await rmq.get<unknown[]>(`/api/bindings/${enc(vhost)}/e/x-early/q/q-early`);
+    assert.equal(bindings?.length, 1);
+    // A wait shorter than the grace period is not a failure: no Warning and no failed status on the way.
+    assert.deepEqual(await warningsAbout('b-early'), []);
+  });
+
+  it('reports a dependency that does not appear within the grace period, and recovers when it does', async () => {
+    await create('Binding', ns, 'b-orphan', {
+      vhost,
+      source: 'x-early',
+      destination: 'q-later',
+      destinationType: 'queue',
+      rabbitmqClusterReference: ref,
+    });
+    const waiting = await waitReason('Binding', ns, 'b-orphan', 'DependencyNotFound');
+    assert.match(ready(waiting)?.message ?? '', /waits for queue "q-later"/);
+    await eventually('a DependencyNotFound Warning', async () => {
+      const warnings = await warningsAbout('b-orphan');
+      return warnings.some((e) => e.reason === 'DependencyNotFound') ? true : undefined;
+    });
+    await create('Queue', ns, 'q-later', { name: 'q-later', vhost, rabbitmqClusterReference: ref });
+    await waitReady('Binding', ns, 'b-orphan');
   });
 });
 
