@@ -29,4 +29,4 @@ COPY package.json ./
 USER 1000:1000
 EXPOSE 8080 8081
 # Exec form: the same command as `npm start`, with no shell in between, so SIGTERM reaches the operator.
-ENTRYPOINT ["node", "dist/main.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=4", "dist/main.js"]

@@ -85,7 +85,10 @@ describe('Dockerfile', () => {
         cwd: root,
         stdio: 'pipe',
       });
-      const entry = packageJson.scripts.start!.split(' ')[1]!.replace(/^dist\//, '');
+      const entry = packageJson.scripts
+        .start!.split(' ')
+        .at(-1)!
+        .replace(/^dist\//, '');
       assert.ok(existsSync(join(outDir, entry)), `${entry} is emitted`);
       assert.ok(!existsSync(join(outDir, 'main.test.js')), 'tests are not compiled into the image');
     } finally {
