@@ -5,9 +5,13 @@
 //
 // The environment is the running `npm run testenv -- up` one when its env file exists (or KUBECONFIG and
 // RABBITMQ_* are set), else a control plane and a broker started here and stopped at the end. The
-// operator runs as a child process (`src/main.ts`), exactly as it runs in a pod; its request counts come
-// from its /metrics endpoint and its memory from /proc.
-import { spawn, type ChildProcess } from 'node:child_process';
+// operator is built (`dist/`) and runs as a child process with the command of `npm start`, exactly as it
+// runs in the image; its request counts and heap come from its /metrics endpoint, its memory from /proc.
+//
+// The API server has a limit of its own, and on a small machine it is the tighter one: every object costs
+// it the create, the finalizer patch, the status patch and the Created Event. The same four writes on
+// scratch objects, without the operator, give `apiServerFloorSeconds`: the least time any operator needs.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,7 +21,9 @@ import { resourceFor, type KindName } from '../../src/api/kinds.ts';
 import { fetchSnapshot } from '../../src/rabbitmq/definitions.ts';
 import { ManagementClient } from '../../src/rabbitmq/management.ts';
 import { managementRequestCounts, requestCountsSince } from '../../src/rabbitmq/metrics.ts';
+import { ListWatchInformer } from '../../src/runtime/informer.ts';
 import { KubeClient } from '../../src/runtime/kube-client.ts';
+import { createLogger } from '../../src/runtime/logger.ts';
 import type { KubeObject } from '../../src/runtime/resource.ts';
 import { startControlPlane, type ControlPlaneHandle } from '../env/control-plane.ts';
 import { freePorts } from '../env/net.ts';
@@ -45,6 +51,28 @@ interface Environment {
 
 const repoRoot = join(import.meta.dirname, '..', '..');
 const nodeBinary = join(repoRoot, 'node_modules', '.bin', 'node');
+
+/** `npm start` without npm: the Node flags and entry point the image runs. */
+function startCommand(): string[] {
+  const packageJson = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as {
+    scripts: { start: string };
+  };
+  const [node, ...args] = packageJson.scripts.start.split(' ');
+  if (node !== 'node') throw new Error(`npm start does not run node: ${packageJson.scripts.start}`);
+  return args.map((arg) => (arg.startsWith('dist/') ? join(repoRoot, arg) : arg));
+}
+
+function buildOperator(): void {
+  log('building dist/ (npm run build)');
+  execFileSync(
+    nodeBinary,
+    [join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'],
+    {
+      cwd: repoRoot,
+      stdio: 'inherit',
+    },
+  );
+}
 
 function log(message: string): void {
   process.stderr.write(`[bench] ${message}\n`);
@@ -203,7 +231,7 @@ async function startOperator(
   const [metricsPort] = await freePorts(1);
   const logPath = join(tmpdir(), `warren-bench-operator-${namespace}.log`);
   const out = createWriteStream(logPath);
-  const child = spawn(nodeBinary, [join(repoRoot, 'src', 'main.ts')], {
+  const child = spawn(nodeBinary, startCommand(), {
     cwd: repoRoot,
     env: {
       ...process.env,
@@ -273,6 +301,111 @@ function memoryMiB(pid: number): { rss: number; peak: number } {
   return { rss: kib('VmRSS') / 1024, peak: kib('VmHWM') / 1024 };
 }
 
+/** The operator's V8 heap in MiB (prom-client's process metrics). */
+async function heapMiB(operator: Operator): Promise<{ used: number; total: number }> {
+  const used = await scrape(operator.metricsUrl, 'nodejs_heap_size_used_bytes', '');
+  const total = await scrape(operator.metricsUrl, 'nodejs_heap_size_total_bytes', '');
+  return { used: (used[''] ?? 0) / 2 ** 20, total: (total[''] ?? 0) / 2 ** 20 };
+}
+
+// ---- the API server's own limit ----------------------------------------------------------------
+
+interface ApiServerResult {
+  objects: number;
+  /** Writes per second of each kind the operator makes per object. */
+  perSecond: { create: number; finalizer: number; status: number; event: number };
+  /** Seconds the API server needs for the four writes of `total` objects. */
+  floorSeconds: (total: number) => number;
+}
+
+/**
+ * Creates `count` scratch Queues in a namespace no operator watches, then makes the operator's writes on
+ * each: a guarded JSON patch of the metadata, a status merge patch and an Event, `concurrency` in flight.
+ */
+async function measureApiServer(
+  kube: KubeClient,
+  count: number,
+  concurrency: number,
+): Promise<ApiServerResult> {
+  const namespace = `bench-apiserver-${randomBytes(3).toString('hex')}`;
+  const namespaces = { group: '', version: 'v1', plural: 'namespaces', kind: 'Namespace', namespaced: false };
+  await kube.create(namespaces, { metadata: { name: namespace } });
+  const queues = resourceFor('Queue');
+  const events = { group: 'events.k8s.io', version: 'v1', plural: 'events', kind: 'Event', namespaced: true };
+  const names = Array.from({ length: count }, (_, i) => `q${String(i)}`);
+  const rate = async (task: (name: string) => Promise<unknown>) => {
+    const started = performance.now();
+    await inParallel(names, concurrency, async (name) => {
+      await task(name);
+    });
+    return count / ((performance.now() - started) / 1000);
+  };
+  const now = () => new Date().toISOString();
+  try {
+    const create = await rate((name) =>
+      kube.create(queues, {
+        metadata: { name, namespace },
+        spec: { name, rabbitmqClusterReference: { connectionSecret: { name: 'none' } } },
+      }),
+    );
+    const finalizer = await rate((name) =>
+      kube.jsonPatch(queues, { namespace, name }, [
+        { op: 'test', path: '/metadata/generation', value: 1 },
+        { op: 'add', path: '/metadata/annotations', value: { 'bench.warren.dev/probe': 'true' } },
+      ]),
+    );
+    const status = await rate((name) =>
+      kube.mergePatch(
+        queues,
+        { namespace, name },
+        {
+          status: {
+            observedGeneration: 1,
+            conditions: [
+              {
+                type: 'Ready',
+                status: 'True',
+                reason: 'Synchronized',
+                message: `Queue "${name}" in vhost "/" matches the spec.`,
+                lastTransitionTime: now().replace(/\.\d+Z$/, 'Z'),
+                observedGeneration: 1,
+              },
+            ],
+          },
+        },
+        'status',
+      ),
+    );
+    const event = await rate((name) =>
+      kube.create(events, {
+        apiVersion: 'events.k8s.io/v1',
+        kind: 'Event',
+        metadata: { name: `${name}.${randomBytes(8).toString('hex')}`, namespace },
+        eventTime: now().replace('Z', '000Z'),
+        reportingController: 'warren.dev/operator',
+        reportingInstance: 'bench',
+        action: 'Reconcile',
+        reason: 'Created',
+        note: `Created queue "${name}" in vhost "/".`,
+        type: 'Normal',
+        regarding: { apiVersion: 'warren.dev/v1alpha1', kind: 'Queue', name, namespace },
+      }),
+    );
+    const perSecond = { create, finalizer, status, event };
+    log(
+      `API server: ${JSON.stringify(Object.fromEntries(Object.entries(perSecond).map(([k, v]) => [k, round(v)])))} writes/s`,
+    );
+    return {
+      objects: count,
+      perSecond,
+      floorSeconds: (total) => total * (1 / create + 1 / finalizer + 1 / status + 1 / event),
+    };
+  } finally {
+    // The namespace controller removes the scratch objects in the background.
+    await kube.delete(namespaces, { namespace: '', name: namespace }).catch(() => undefined);
+  }
+}
+
 // ---- custom resources ------------------------------------------------------------------------
 
 const kindNames: readonly MixKind[] = [
@@ -300,49 +433,67 @@ function isReady(object: KubeObject): boolean {
   return ready?.status === 'True' && (status?.observedGeneration ?? 0) >= (object.metadata.generation ?? 1);
 }
 
-/** Ready objects by kind, read in pages (the poller must stay cheap next to the operator). */
-async function countReady(
-  kube: KubeClient,
-  namespace: string,
-): Promise<{ ready: number; byKind: Record<string, number> }> {
-  const byKind: Record<string, number> = {};
-  let ready = 0;
-  for (const kind of kindNames) {
-    const resource = resourceFor(kind as KindName);
-    let token: string | undefined;
-    do {
-      const page = await kube.list<KubeObject>(resource, {
-        namespace,
-        limit: 2000,
-        ...(token ? { continue: token } : {}),
-      });
-      const count = page.items.filter(isReady).length;
-      byKind[kind] = (byKind[kind] ?? 0) + count;
-      ready += count;
-      token = page.metadata.continue || undefined;
-    } while (token !== undefined);
-  }
-  return { ready, byKind };
+/**
+ * Ready objects by kind, kept current by one watch per kind: polling lists of thousands of objects would
+ * cost the API server more than the operator's own writes.
+ */
+async function watchReady(kube: KubeClient, namespace: string) {
+  const ready = new Map<string, Set<string>>(kindNames.map((kind) => [kind, new Set<string>()]));
+  let changed: (() => void) | undefined;
+  const informers = kindNames.map((kind) => {
+    const informer = new ListWatchInformer<KubeObject>({
+      client: kube,
+      resource: resourceFor(kind as KindName),
+      namespace,
+      logger: createLogger({ level: 'silent' }),
+    });
+    const set = ready.get(kind)!;
+    const seen = (obj: KubeObject) => {
+      if (isReady(obj)) set.add(obj.metadata.name ?? '');
+      else set.delete(obj.metadata.name ?? '');
+      changed?.();
+    };
+    informer.addHandler({ add: seen, update: (_old, obj) => seen(obj) });
+    informer.start();
+    return informer;
+  });
+  await Promise.all(informers.map((informer) => informer.waitForSync()));
+  const count = () => {
+    const byKind = Object.fromEntries([...ready].map(([kind, set]) => [kind, set.size]));
+    return { ready: Object.values(byKind).reduce((a, b) => a + b, 0), byKind };
+  };
+  return {
+    count,
+    /** Resolves when the count may have changed. */
+    changed: () => new Promise<void>((resolve) => (changed = resolve)),
+    stop: () => Promise.all(informers.map((informer) => informer.stop())),
+  };
 }
 
 async function waitAllReady(
-  kube: KubeClient,
-  namespace: string,
+  watch: Awaited<ReturnType<typeof watchReady>>,
   total: number,
   deadline: number,
   operator: Operator,
 ) {
+  let lastLog = 0;
   let last = -1;
   for (;;) {
-    const { ready, byKind } = await countReady(kube, namespace);
-    if (ready !== last) log(`ready ${ready}/${total} ${JSON.stringify(byKind)}`);
-    last = ready;
-    if (ready >= total) return;
+    const { ready, byKind } = watch.count();
+    if (ready >= total) {
+      log(`ready ${ready}/${total} ${JSON.stringify(byKind)}`);
+      return;
+    }
+    if (ready !== last && Date.now() - lastLog >= 1_000) {
+      log(`ready ${ready}/${total} ${JSON.stringify(byKind)}`);
+      lastLog = Date.now();
+      last = ready;
+    }
     if (operator.process.exitCode !== null)
       throw new Error(`the operator exited (${operator.process.exitCode}); log: ${operator.logPath}`);
     if (Date.now() > deadline)
       throw new Error(`only ${ready} of ${total} objects became Ready in time; log: ${operator.logPath}`);
-    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    await Promise.race([watch.changed(), new Promise((resolve) => setTimeout(resolve, 1_000))]);
   }
 }
 
@@ -390,6 +541,7 @@ export async function runTopologyBenchmark(options: TopologyBenchOptions): Promi
     result.snapshotHeapMiB = round(raw.snapshotHeapMiB);
     if (options.rawOnly) return result;
 
+    buildOperator();
     const kubeConfig = new KubeConfig();
     kubeConfig.loadFromFile(env.kubeconfigPath);
     const kube = new KubeClient(kubeConfig);
@@ -410,6 +562,7 @@ export async function runTopologyBenchmark(options: TopologyBenchOptions): Promi
       },
     );
 
+    const watch = await watchReady(kube, namespace);
     operator = await startOperator(env.kubeconfigPath, namespace, options.operatorEnv);
     await scrapeWhenUp(operator, 'warren_management_requests_total', 'method');
     const deadline = Date.now() + options.timeoutMs;
@@ -420,16 +573,24 @@ export async function runTopologyBenchmark(options: TopologyBenchOptions): Promi
     });
     result.createSeconds = round((performance.now() - createStarted) / 1000);
     log(`created ${objects.length} resources in ${String(result.createSeconds)} s`);
-    await waitAllReady(kube, namespace, objects.length, deadline, operator);
+    await waitAllReady(watch, objects.length, deadline, operator);
     const seconds = (performance.now() - started) / 1000;
+    await watch.stop();
     result.seconds = round(seconds);
     result.objectsPerSecond = round(objects.length / seconds);
     result.managementRequests = byMethod(
       await scrape(operator.metricsUrl, 'warren_management_requests_total', 'method'),
     );
+    result.apiServerRequests = byMethod(
+      await scrape(operator.metricsUrl, 'rest_client_requests_total', 'method'),
+    );
+    result.reconciles = await scrape(operator.metricsUrl, 'controller_runtime_reconcile_total', 'result');
     const memory = memoryMiB(operator.process.pid!);
     result.operatorRssMiB = round(memory.rss);
     result.operatorPeakRssMiB = round(memory.peak);
+    const heap = await heapMiB(operator);
+    result.operatorHeapUsedMiB = round(heap.used);
+    result.operatorHeapTotalMiB = round(heap.total);
 
     // A full resync of the unchanged set: a new operator process reconciles every object from scratch.
     log('restarting the operator for a full resync of the unchanged set');
@@ -450,6 +611,16 @@ export async function runTopologyBenchmark(options: TopologyBenchOptions): Promi
     result.resyncOperatorPeakRssMiB = round(resyncMemory.peak);
     result.operatorRssMiB = round(Math.max(memory.rss, resyncMemory.rss));
     result.operatorToRawRatio = round(objects.length / seconds / raw.requestsPerSecond);
+    await operator.stop();
+    operator = undefined;
+
+    // Last, so that its scratch objects, deleted in the background, cannot slow the operator's run.
+    const apiServer = await measureApiServer(kube, Math.min(objects.length, 2000), options.createConcurrency);
+    result.apiServerWritesPerSecond = Object.fromEntries(
+      Object.entries(apiServer.perSecond).map(([write, perSecond]) => [write, round(perSecond)]),
+    );
+    result.apiServerFloorSeconds = round(apiServer.floorSeconds(objects.length));
+    result.operatorToApiServerFloorRatio = round(apiServer.floorSeconds(objects.length) / seconds);
     return result;
   } finally {
     await operator?.stop();
