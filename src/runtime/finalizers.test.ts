@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { addFinalizerPatch, hasFinalizer, removeFinalizerPatch } from './finalizers.ts';
+import { addFinalizerPatch, ensureFinalizer, hasFinalizer, removeFinalizerPatch } from './finalizers.ts';
+import { ApiError, type KubeClient } from './kube-client.ts';
+import type { KubeObject } from './resource.ts';
 
 const F = 'warren.dev/cleanup';
 
@@ -33,5 +35,60 @@ describe('Finalizer patches', () => {
   it('are not needed when there is nothing to do', () => {
     assert.equal(addFinalizerPatch({ metadata: { finalizers: [F] } }, F), undefined);
     assert.equal(removeFinalizerPatch({ metadata: {} }, F), undefined);
+  });
+});
+
+describe('Ensuring a finalizer', () => {
+  const resource = {
+    group: 'warren.dev',
+    version: 'v1alpha1',
+    plural: 'queues',
+    kind: 'Queue',
+    namespaced: true,
+  };
+
+  /** An API server holding one object; a patch whose test fails is refused with 422, as the real one does. */
+  function server(stored: KubeObject) {
+    const calls: string[] = [];
+    const client = {
+      get: (_r: unknown, _k: unknown) => {
+        calls.push('get');
+        return Promise.resolve(structuredClone(stored));
+      },
+      jsonPatch: (_r: unknown, _k: unknown, patch: { op: string; path: string; value?: unknown }[]) => {
+        calls.push('patch');
+        const test = patch.find((op) => op.op === 'test');
+        if (test?.path === '/metadata/resourceVersion' && test.value !== stored.metadata.resourceVersion)
+          return Promise.reject(new ApiError(422, 'Invalid', 'the test operation failed'));
+        stored.metadata.finalizers = [...(stored.metadata.finalizers ?? []), F];
+        stored.metadata.resourceVersion = String(Number(stored.metadata.resourceVersion) + 1);
+        return Promise.resolve(structuredClone(stored));
+      },
+    } as unknown as KubeClient;
+    return { client, calls };
+  }
+
+  it('reads the object afresh once when the cached copy is stale, then adds the finalizer', async () => {
+    const api = server({ metadata: { name: 'q', namespace: 'a', resourceVersion: '8', generation: 1 } });
+    const stale: KubeObject = {
+      metadata: { name: 'q', namespace: 'a', resourceVersion: '7', generation: 1 },
+    };
+    const result = await ensureFinalizer(api.client, resource, stale, F);
+    assert.deepEqual(api.calls, ['patch', 'get', 'patch']);
+    assert.ok(result);
+    assert.deepEqual(result.metadata.finalizers, [F]);
+    assert.equal(result.metadata.resourceVersion, '9');
+  });
+
+  it('takes the fresh object as it is when it already carries the finalizer', async () => {
+    const api = server({
+      metadata: { name: 'q', namespace: 'a', resourceVersion: '8', generation: 1, finalizers: [F] },
+    });
+    const stale: KubeObject = {
+      metadata: { name: 'q', namespace: 'a', resourceVersion: '7', generation: 1 },
+    };
+    const result = await ensureFinalizer(api.client, resource, stale, F);
+    assert.deepEqual(api.calls, ['patch', 'get']);
+    assert.equal(result?.metadata.resourceVersion, '8');
   });
 });

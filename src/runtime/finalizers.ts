@@ -1,6 +1,6 @@
 // Finalizers added and removed with JSON patches whose `test` operation pins what we read, so a concurrent
 // writer's finalizers are never clobbered: if the list changed, the patch fails and the reconcile retries.
-import { isNotFound } from './kube-client.ts';
+import { ApiError, isConflict, isNotFound } from './kube-client.ts';
 import type { JsonPatchOp, KubeClient } from './kube-client.ts';
 import { keyOf } from './resource.ts';
 import type { KubeObject, ResourceRef } from './resource.ts';
@@ -40,16 +40,34 @@ export function removeFinalizerPatch(obj: KubeObject, finalizer: string): JsonPa
   ];
 }
 
-/** Adds `finalizer` if missing; resolves with the object as it now is. */
+/**
+ * Adds `finalizer` if missing; resolves with the object as it now is, or undefined if it is gone. When `obj`
+ * is a stale read (the cache has not seen the last write yet, common under load), the guarded patch fails
+ * and the object is read afresh once instead of failing the reconcile; the caller compares the generation
+ * of what it gets with what it read.
+ */
 export async function ensureFinalizer<T extends KubeObject>(
   client: KubeClient,
   resource: ResourceRef,
   obj: T,
   finalizer: string,
-): Promise<T> {
+): Promise<T | undefined> {
   const patch = addFinalizerPatch(obj, finalizer);
   if (!patch) return obj;
-  return client.jsonPatch<T>(resource, keyOf(obj), patch);
+  try {
+    return await client.jsonPatch<T>(resource, keyOf(obj), patch);
+  } catch (err) {
+    if (!isStaleRead(err)) throw err;
+  }
+  const fresh = await client.get<T>(resource, keyOf(obj));
+  if (!fresh) return undefined;
+  const retry = addFinalizerPatch(fresh, finalizer);
+  return retry ? client.jsonPatch<T>(resource, keyOf(fresh), retry) : fresh;
+}
+
+/** A guarded patch refused because the object changed since it was read (a failed `test` is a 422). */
+function isStaleRead(err: unknown): boolean {
+  return isConflict(err) || (err instanceof ApiError && err.code === 422);
 }
 
 /** Removes `finalizer` if present; resolves with the object, or undefined if it is gone. */
@@ -82,8 +100,10 @@ export async function handleFinalizer<T extends KubeObject>(
   finalizer: string,
   cleanup: () => Promise<void>,
 ): Promise<{ deleting: false; obj: T } | { deleting: true }> {
-  if (!isDeleting(obj))
-    return { deleting: false, obj: await ensureFinalizer(client, resource, obj, finalizer) };
+  if (!isDeleting(obj)) {
+    const current = await ensureFinalizer(client, resource, obj, finalizer);
+    return current ? { deleting: false, obj: current } : { deleting: true };
+  }
   if (hasFinalizer(obj, finalizer)) {
     await cleanup();
     await removeFinalizer(client, resource, obj, finalizer);

@@ -16,7 +16,7 @@ import type { ReconcileContext, ReconcileResult } from '../runtime/controller.ts
 import { findCondition, setCondition, type Condition } from '../runtime/conditions.ts';
 import { ensureFinalizer, hasFinalizer, isDeleting, removeFinalizer } from '../runtime/finalizers.ts';
 import type { Manager } from '../runtime/manager.ts';
-import { keyString, type KubeObject, type ObjectKey, type ResourceRef } from '../runtime/resource.ts';
+import { keyOf, keyString, type KubeObject, type ObjectKey, type ResourceRef } from '../runtime/resource.ts';
 import { writeStatus } from '../runtime/status.ts';
 import type { Connection, Connections, NamespacedName, ResolvedConnection } from './connections.ts';
 import { executeAll } from './execute.ts';
@@ -148,6 +148,8 @@ export function createTopologyReconciler<Spec, W, L>(def: KindController<Spec, W
   const readyRevisions = new Map<string, string | undefined>();
   /** When each object began waiting for a dependency, while the wait is not reported yet. */
   const waitingSince = new Map<string, number>();
+  /** What the last status write of each object said, until the cache shows it (see setStatus). */
+  const writtenStatus = new Map<string, { summary: string; resourceVersion: string }>();
 
   /** Forgets everything kept in memory about an object. */
   function forget(key: ObjectKey, k: string): void {
@@ -155,6 +157,7 @@ export function createTopologyReconciler<Spec, W, L>(def: KindController<Spec, W
     retries.reset(k);
     readyRevisions.delete(k);
     waitingSince.delete(k);
+    writtenStatus.delete(k);
   }
 
   /**
@@ -187,7 +190,14 @@ export function createTopologyReconciler<Spec, W, L>(def: KindController<Spec, W
     ready: { status: 'True' | 'False'; reason: string; message: string },
     extra: Record<string, unknown> = {},
   ): Promise<boolean> {
+    const k = keyString(keyOf(obj));
     const generation = obj.metadata.generation;
+    // The cache may not show our last status write yet (a reconcile woken by the finalizer's watch event
+    // runs before the status event arrives): a write based on it would fail on its resourceVersion.
+    const summary = JSON.stringify([obj.metadata.uid, generation, ready, extra]);
+    const written = writtenStatus.get(k);
+    if (written?.resourceVersion === obj.metadata.resourceVersion) writtenStatus.delete(k);
+    else if (written?.summary === summary) return false;
     const previous = findCondition(obj.status?.conditions, 'Ready');
     const conditions = setCondition(obj.status?.conditions, { type: 'Ready', ...ready }, generation);
     const status = {
@@ -197,7 +207,9 @@ export function createTopologyReconciler<Spec, W, L>(def: KindController<Spec, W
       conditions,
     };
     try {
-      await writeStatus(manager.client, def.resource, obj, status);
+      const updated = await writeStatus(manager.client, def.resource, obj, status);
+      const resourceVersion = updated?.metadata.resourceVersion;
+      if (resourceVersion !== undefined) writtenStatus.set(k, { summary, resourceVersion });
     } catch (error) {
       // A stale read (409) or a vanished object: the next reconcile writes from a fresh cache.
       if (!isGone(error)) throw error;
@@ -357,6 +369,8 @@ export function createTopologyReconciler<Spec, W, L>(def: KindController<Spec, W
       cached,
       topologyFinalizer,
     );
+    // Gone, or changed since the cache saw it: its own watch event brings the next reconcile.
+    if (!obj || obj.metadata.generation !== cached.metadata.generation) return undefined;
     const spec = parsed.spec;
     const namespace = obj.metadata.namespace ?? '';
 
