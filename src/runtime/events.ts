@@ -2,7 +2,7 @@
 // recorder has: the same event repeated within a window becomes one Event whose series count grows, each
 // object has a token bucket (burst 25, one more every 5 minutes) so a hot loop cannot flood the API server,
 // and the memory of recent events is bounded (LRU of 4096). Emitting never throws and never blocks: Events are
-// sent in the background, a few at a time, so that in a burst (thousands of objects applied at once) they
+// sent in the background, a bounded number at a time, so that in a burst (thousands of objects applied at once) they
 // trail the writes that matter (finalizers and status) instead of competing with them for the API server; a
 // backlog beyond `maxPending` is dropped and counted, as client-go's broadcaster drops a full queue.
 // Notes are passed through redactText() and cut to the API's 1 kB limit.
@@ -70,7 +70,7 @@ export class EventRecorder {
       burst: 25,
       refillEveryMs: 300_000,
       maxKeys: 4096,
-      concurrency: 4,
+      concurrency: 16,
       maxPending: 10_000,
       now: () => Date.now(),
       ...options,
@@ -104,7 +104,8 @@ export class EventRecorder {
     const namespace = obj.metadata.namespace || 'default';
     const name = `${obj.metadata.name ?? 'object'}.${randomBytes(8).toString('hex')}`;
     const entry: Seen = { namespace, name, count: 1, firstSeen: now, created: Promise.resolve(false) };
-    entry.created = this.send(input.type, () => this.create(obj, input, note, namespace, name, now), false);
+    const event = this.body(obj, input, note, namespace, name, now);
+    entry.created = this.send(input.type, () => this.create(event), false);
     this.touch(key, entry);
   }
 
@@ -133,40 +134,45 @@ export class EventRecorder {
     }
   }
 
-  private async create(
+  /** The Event as the API takes it; built at once so that a waiting Event holds no reference to `obj`. */
+  private body(
     obj: KubeObject,
     input: EventInput,
     note: string,
     namespace: string,
     name: string,
     now: number,
-  ): Promise<boolean> {
+  ) {
+    return {
+      apiVersion: 'events.k8s.io/v1',
+      kind: 'Event',
+      metadata: { name, namespace },
+      eventTime: microTime(new Date(now)),
+      reportingController: this.o.controller,
+      reportingInstance: this.o.instance,
+      action: input.action ?? input.reason,
+      reason: input.reason,
+      note,
+      type: input.type,
+      regarding: {
+        apiVersion: obj.apiVersion,
+        kind: obj.kind,
+        name: obj.metadata.name,
+        namespace: obj.metadata.namespace,
+        uid: obj.metadata.uid,
+        resourceVersion: obj.metadata.resourceVersion,
+      },
+    };
+  }
+
+  private async create(event: ReturnType<EventRecorder['body']>): Promise<boolean> {
     try {
-      await this.o.client.create(coreResources.event, {
-        apiVersion: 'events.k8s.io/v1',
-        kind: 'Event',
-        metadata: { name, namespace },
-        eventTime: microTime(new Date(now)),
-        reportingController: this.o.controller,
-        reportingInstance: this.o.instance,
-        action: input.action ?? input.reason,
-        reason: input.reason,
-        note,
-        type: input.type,
-        regarding: {
-          apiVersion: obj.apiVersion,
-          kind: obj.kind,
-          name: obj.metadata.name,
-          namespace: obj.metadata.namespace,
-          uid: obj.metadata.uid,
-          resourceVersion: obj.metadata.resourceVersion,
-        },
-      });
-      this.o.metrics?.events.inc({ type: input.type, result: 'emitted' });
+      await this.o.client.create(coreResources.event, event);
+      this.o.metrics?.events.inc({ type: event.type, result: 'emitted' });
       return true;
     } catch (err) {
-      this.o.metrics?.events.inc({ type: input.type, result: 'failed' });
-      this.o.logger.debug({ err, reason: input.reason }, 'could not record an event');
+      this.o.metrics?.events.inc({ type: event.type, result: 'failed' });
+      this.o.logger.debug({ err, reason: event.reason }, 'could not record an event');
       return false;
     }
   }
