@@ -227,9 +227,10 @@ async function startOperator(
   kubeconfigPath: string,
   namespace: string,
   extraEnv: Record<string, string>,
+  run: 'converge' | 'resync',
 ): Promise<Operator> {
   const [metricsPort] = await freePorts(1);
-  const logPath = join(tmpdir(), `warren-bench-operator-${namespace}.log`);
+  const logPath = join(tmpdir(), `warren-bench-operator-${namespace}-${run}.log`);
   const out = createWriteStream(logPath);
   const child = spawn(nodeBinary, startCommand(), {
     cwd: repoRoot,
@@ -563,7 +564,7 @@ export async function runTopologyBenchmark(options: TopologyBenchOptions): Promi
     );
 
     const watch = await watchReady(kube, namespace);
-    operator = await startOperator(env.kubeconfigPath, namespace, options.operatorEnv);
+    operator = await startOperator(env.kubeconfigPath, namespace, options.operatorEnv, 'converge');
     await scrapeWhenUp(operator, 'warren_management_requests_total', 'method');
     const deadline = Date.now() + options.timeoutMs;
     const started = performance.now();
@@ -585,6 +586,7 @@ export async function runTopologyBenchmark(options: TopologyBenchOptions): Promi
       await scrape(operator.metricsUrl, 'rest_client_requests_total', 'method'),
     );
     result.reconciles = await scrape(operator.metricsUrl, 'controller_runtime_reconcile_total', 'result');
+    result.events = await scrape(operator.metricsUrl, 'warren_events_total', 'result');
     const memory = memoryMiB(operator.process.pid!);
     result.operatorRssMiB = round(memory.rss);
     result.operatorPeakRssMiB = round(memory.peak);
@@ -595,7 +597,7 @@ export async function runTopologyBenchmark(options: TopologyBenchOptions): Promi
     // A full resync of the unchanged set: a new operator process reconciles every object from scratch.
     log('restarting the operator for a full resync of the unchanged set');
     await operator.stop();
-    operator = await startOperator(env.kubeconfigPath, namespace, options.operatorEnv);
+    operator = await startOperator(env.kubeconfigPath, namespace, options.operatorEnv, 'resync');
     const resyncStarted = performance.now();
     await waitReconciled(operator, objects.length, Date.now() + options.timeoutMs);
     result.resyncSeconds = round((performance.now() - resyncStarted) / 1000);
