@@ -6,7 +6,8 @@
 // The environment is the running `npm run testenv -- up` one when its env file exists (or KUBECONFIG and
 // RABBITMQ_* are set), else a control plane and a broker started here and stopped at the end. The
 // operator is built (`dist/`) and runs as a child process with the command of `npm start`, exactly as it
-// runs in the image; its request counts and heap come from its /metrics endpoint, its memory from /proc.
+// runs in the image, in a memory cgroup of the chart's limit where the machine allows one (see
+// memory-limit.ts); its request counts and heap come from its /metrics endpoint, its memory from /proc.
 //
 // The API server has a limit of its own, and on a small machine it is the tighter one: every object costs
 // it the create, the finalizer patch, the status patch and the Created Event. The same four writes on
@@ -28,6 +29,7 @@ import type { KubeObject } from '../../src/runtime/resource.ts';
 import { startControlPlane, type ControlPlaneHandle } from '../env/control-plane.ts';
 import { freePorts } from '../env/net.ts';
 import { startRabbitmq, type RabbitmqHandle } from '../env/rabbitmq.ts';
+import { chartMemoryLimit, memoryCgroup } from './memory-limit.ts';
 import { brokerWrites, countByKind, topologyMix, type MixKind, type MixObject } from './topology-mix.ts';
 
 export interface TopologyBenchOptions {
@@ -217,6 +219,8 @@ async function measureRawPuts(
 // ---- the operator ----------------------------------------------------------------------------
 
 interface Operator {
+  /** Whether it runs in a memory cgroup of the chart's limit. */
+  memoryLimited: boolean;
   process: ChildProcess;
   metricsUrl: string;
   logPath: string;
@@ -232,7 +236,13 @@ async function startOperator(
   const [metricsPort] = await freePorts(1);
   const logPath = join(tmpdir(), `warren-bench-operator-${namespace}-${run}.log`);
   const out = createWriteStream(logPath);
-  const child = spawn(nodeBinary, startCommand(), {
+  // In a memory cgroup of the chart's limit when the machine allows it, as in the pod; the shell moves
+  // itself in, then becomes the operator (same PID).
+  const cgroup = memoryCgroup(`warren-bench-${namespace}-${run}`, chartMemoryLimit(repoRoot));
+  const [command, args] = cgroup
+    ? ['/bin/sh', ['-c', 'echo $$ > "$0" && exec "$@"', cgroup.procs, nodeBinary, ...startCommand()]]
+    : [nodeBinary, startCommand()];
+  const child = spawn(command, args, {
     cwd: repoRoot,
     env: {
       ...process.env,
@@ -250,7 +260,9 @@ async function startOperator(
   child.stdout.pipe(out);
   child.stderr.pipe(out);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  void exited.then(() => cgroup?.remove());
   return {
+    memoryLimited: cgroup !== undefined,
     process: child,
     metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
     logPath,
@@ -588,6 +600,7 @@ export async function runTopologyBenchmark(options: TopologyBenchOptions): Promi
     result.reconciles = await scrape(operator.metricsUrl, 'controller_runtime_reconcile_total', 'result');
     result.events = await scrape(operator.metricsUrl, 'warren_events_total', 'result');
     const memory = memoryMiB(operator.process.pid!);
+    result.operatorMemoryLimitMiB = operator.memoryLimited ? chartMemoryLimit(repoRoot) / 2 ** 20 : null;
     result.operatorRssMiB = round(memory.rss);
     result.operatorPeakRssMiB = round(memory.peak);
     const heap = await heapMiB(operator);
