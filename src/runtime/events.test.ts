@@ -73,6 +73,18 @@ describe('Event recorder', () => {
     assert.equal(api.created.length, 6);
   });
 
+  it('lets shutdown wait until the backlog is sent, for as long as it allows', async () => {
+    const api = heldClient();
+    const events = recorder(api.client, { concurrency: 2 });
+    for (let i = 0; i < 6; i++) events.normal(object(`q${i}`), 'Created', `Created queue "q${i}".`);
+    assert.equal(await events.flush(10), 6, 'nothing is sent while the API server holds the writes');
+    const flushed = events.flush(60_000);
+    await api.releaseAll();
+    assert.equal(await flushed, 0);
+    assert.equal(api.created.length, 6);
+    assert.equal(await events.flush(10), 0, 'an idle recorder flushes at once');
+  });
+
   it('keeps the note free of credentials', async () => {
     const api = heldClient();
     const events = recorder(api.client);

@@ -63,6 +63,7 @@ export class EventRecorder {
   private readonly buckets = new Map<string, TokenBucket>();
   private readonly pending: (() => Promise<void>)[] = [];
   private sending = 0;
+  private readonly idle: (() => void)[] = [];
 
   constructor(options: EventRecorderOptions) {
     this.o = {
@@ -125,13 +126,32 @@ export class EventRecorder {
   private drain(): void {
     while (this.sending < this.o.concurrency) {
       const next = this.pending.shift();
-      if (!next) return;
+      if (!next) {
+        if (this.sending === 0) for (const resolve of this.idle.splice(0)) resolve();
+        return;
+      }
       this.sending += 1;
       void next().finally(() => {
         this.sending -= 1;
         this.drain();
       });
     }
+  }
+
+  /**
+   * Resolves once every Event emitted so far has been sent, or after `timeoutMs`, with the number still
+   * unsent. On shutdown this keeps the Events of the last reconciles from being lost with the process.
+   */
+  async flush(timeoutMs: number): Promise<number> {
+    if (this.pending.length > 0 || this.sending > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        new Promise<void>((resolve) => this.idle.push(resolve)),
+        new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs))),
+      ]);
+      clearTimeout(timer);
+    }
+    return this.pending.length + this.sending;
   }
 
   /** The Event as the API takes it; built at once so that a waiting Event holds no reference to `obj`. */

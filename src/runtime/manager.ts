@@ -247,6 +247,9 @@ export class Manager {
       this.log.info({ reason: outcome, graceMs }, 'stopping');
       // Controllers first: the Lease may only go once nothing reconciles any more.
       await Promise.all(this.controllers.map((c) => c.stop(graceMs)));
+      // The Events of the last reconciles, still queued after a burst, go out before the process does.
+      const unsent = await this.events.flush(Math.min(graceMs, 5_000));
+      if (unsent > 0) this.log.warn({ unsent }, 'stopping with Events unsent');
       this.leading = false;
       await this.elector?.release();
       await this.leaseWatch?.stop();
