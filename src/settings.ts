@@ -99,7 +99,7 @@ export const settingsSchema = z.object({
   leaseDuration: duration('15s'),
   renewDeadline: duration('10s'),
   retryPeriod: duration('2s'),
-  /** Time in-flight reconciles get to finish on shutdown before they are abandoned. */
+  /** Time in-flight reconciles, then queued Events, get to finish on shutdown before they are abandoned. */
   gracefulShutdownTimeout: duration('30s'),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** `:8080`, `host:port`, or `0` to turn the metrics server off. */

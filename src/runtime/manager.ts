@@ -246,12 +246,14 @@ export class Manager {
       this.state = 'stopping';
       this.log.info({ reason: outcome, graceMs }, 'stopping');
       // Controllers first: the Lease may only go once nothing reconciles any more.
+      const started = Date.now();
       await Promise.all(this.controllers.map((c) => c.stop(graceMs)));
-      // The Events of the last reconciles, still queued after a burst, go out before the process does.
-      const unsent = await this.events.flush(Math.min(graceMs, 5_000));
-      if (unsent > 0) this.log.warn({ unsent }, 'stopping with Events unsent');
       this.leading = false;
       await this.elector?.release();
+      // The Events of the last reconciles, still queued after a burst, go out before the process does; the
+      // Lease is released first, so a standby takes over meanwhile (Events never conflict with its work).
+      const unsent = await this.events.flush(Math.max(0, graceMs - (Date.now() - started)));
+      if (unsent > 0) this.log.warn({ unsent }, 'stopping with Events unsent');
       await this.leaseWatch?.stop();
       await Promise.all([...this.informers.values()].map((i) => i.stop()));
       await Promise.all(this.endpoints.map((e) => e.close()));
