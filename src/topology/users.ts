@@ -2,11 +2,11 @@
 // manages. Either way the password (or hash) is read from the Secret on every reconcile, so changing the
 // Secret rotates the password on the broker within seconds, and nothing is ever regenerated.
 import { createHash, randomBytes } from 'node:crypto';
-import type { UserSpec } from '../api/index.ts';
+import { watchedLabel, type UserSpec } from '../api/index.ts';
 import { controllerOwnerRef } from '../runtime/apply.ts';
 import { isAlreadyExists, type KubeClient } from '../runtime/kube-client.ts';
 import { coreResources } from '../runtime/resource.ts';
-import { watchedLabel, type Connections, type ResolvedConnection, type SecretData } from './connections.ts';
+import { type Connections, type ResolvedConnection, type SecretData } from './connections.ts';
 import type { UserCredentials } from './kinds/types.ts';
 import { targets, type Prepare, type TopologyObject } from './reconciler.ts';
 
@@ -57,10 +57,8 @@ export function userPreparation(
       credentials: () => credentials,
     });
 
-    if (spec.importCredentialsSecret) {
-      const name = spec.importCredentialsSecret.name;
-      const data = await connections.secret(namespace, name);
-      if (!data) return { reason: 'CredentialsNotFound', message: `Secret "${name}" does not exist.` };
+    /** The User as the credentials in Secret `name` make it, or why they cannot be used. */
+    const fromSecret = (name: string, data: Record<string, string>) => {
       const credentials = importedCredentials(data);
       if (typeof credentials === 'string') {
         return { reason: 'CredentialsInvalid', message: `Secret "${name}" cannot be used: ${credentials}.` };
@@ -71,6 +69,13 @@ export function userPreparation(
         revision: revision(credentials),
         dependsOn: [targets.secret({ namespace, name })],
       };
+    };
+
+    if (spec.importCredentialsSecret) {
+      const name = spec.importCredentialsSecret.name;
+      const data = await connections.secret(namespace, name);
+      if (!data) return { reason: 'CredentialsNotFound', message: `Secret "${name}" does not exist.` };
+      return fromSecret(name, data);
     }
 
     const name = generatedSecretName(obj.metadata.name ?? '');
@@ -105,15 +110,6 @@ export function userPreparation(
         if (!data) throw error;
       }
     }
-    const credentials = importedCredentials(data);
-    if (typeof credentials === 'string') {
-      return { reason: 'CredentialsInvalid', message: `Secret "${name}" cannot be used: ${credentials}.` };
-    }
-    return {
-      refs: refs(credentials),
-      status: { username: credentials.username, credentials: { name } },
-      revision: revision(credentials),
-      dependsOn: [targets.secret({ namespace, name })],
-    };
+    return fromSecret(name, data);
   };
 }
