@@ -6,6 +6,9 @@ export const group = 'warren.dev';
 export const version = 'v1alpha1';
 export const apiVersion = `${group}/${version}`;
 
+/** Secrets with this label set to `true` are cached and watched by Warren; no other Secret is. */
+export const watchedLabel = `${group}/watched`;
+
 /** One `x-kubernetes-validations` entry, exactly as the API server reads it. */
 export interface CelRule {
   rule: string;

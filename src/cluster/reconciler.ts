@@ -6,7 +6,7 @@
 // asked first, then the API server, and only an object that exists nowhere is generated, with a create (not an
 // apply), so two racing passes cannot overwrite each other's credentials.
 import type { V1PersistentVolumeClaim, V1Pod, V1Secret, V1StatefulSet } from '@kubernetes/client-node';
-import { parseRabbitmqCluster, rabbitmqClusterResource } from '../api/index.ts';
+import { parseRabbitmqCluster, rabbitmqClusterResource, watchedLabel } from '../api/index.ts';
 import {
   applyObject,
   coreResources,
@@ -53,7 +53,6 @@ import {
   certificateExpirySamples,
   planTls,
   tlsSecretNames,
-  watchedLabel,
   type ExistingTlsSecrets,
   type TlsCluster,
 } from './tls.ts';

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { V1Secret } from '@kubernetes/client-node';
+import { watchedLabel } from '../api/common.ts';
 import { parseRabbitmqCluster } from '../api/rabbitmq-cluster.ts';
 import {
   chainsTo,
@@ -21,7 +22,6 @@ import {
   type TlsCluster,
   type TlsPlan,
   tlsSecretNames,
-  watchedLabel,
 } from './tls.ts';
 
 const t0 = new Date('2026-06-01T12:00:00Z');

@@ -26,6 +26,7 @@
 // The old CA stays valid for at least one server validity after step 2, so nothing it signed outlives it.
 import { createHash } from 'node:crypto';
 import type { V1ObjectMeta, V1OwnerReference, V1Secret } from '@kubernetes/client-node';
+import { watchedLabel } from '../api/common.ts';
 import { parseGoDuration } from '../api/duration.ts';
 import {
   CertificateError,
@@ -42,7 +43,6 @@ import {
   validityFrom,
 } from './certificates.ts';
 
-export const watchedLabel = 'warren.dev/watched';
 export const tlsErrorReason = 'TLSError';
 
 const defaultDuration = '8760h';

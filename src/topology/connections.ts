@@ -7,13 +7,13 @@
 // from the API server and labelled, so that its changes are seen from then on. Nothing here is cached
 // beyond the informers: credentials follow their Secret on the next reconcile, and the client registry
 // keys its pools by endpoint and credentials, so a rotated password gets a fresh client.
+import { watchedLabel } from '../api/common.ts';
 import type { BrokerEndpoint } from '../rabbitmq/types.ts';
 import type { Cache } from '../runtime/informer.ts';
 import type { KubeClient } from '../runtime/kube-client.ts';
 import type { Logger } from '../runtime/logger.ts';
 import { coreResources, type KubeObject } from '../runtime/resource.ts';
 
-export const watchedLabel = 'warren.dev/watched';
 export const connectionUriAnnotation = 'warren.dev/connection-uri';
 export const allowedNamespacesAnnotations = [
   'warren.dev/topology-allowed-namespaces',

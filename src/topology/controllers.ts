@@ -17,6 +17,7 @@ import {
   rabbitmqClusterResource,
   userResource,
   vhostResource,
+  watchedLabel,
   type PermissionSpec,
 } from '../api/index.ts';
 import { SnapshotCache } from '../rabbitmq/definitions.ts';
@@ -33,7 +34,7 @@ import {
   type ResourceRef,
 } from '../runtime/resource.ts';
 import type { Settings } from '../settings.ts';
-import { Connections, watchedLabel, type ClusterObject, type SecretObject } from './connections.ts';
+import { Connections, type ClusterObject, type SecretObject } from './connections.ts';
 import { bindingKind } from './kinds/binding.ts';
 import { exchangeKind } from './kinds/exchange.ts';
 import { permissionKind } from './kinds/permission.ts';

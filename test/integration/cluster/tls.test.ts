@@ -20,7 +20,8 @@ import {
 } from '../../../src/cluster/certificates.ts';
 import { registerClusterController } from '../../../src/cluster/reconciler.ts';
 import { configHashAnnotation } from '../../../src/cluster/resources/statefulset.ts';
-import { planTls, type TlsCluster, watchedLabel } from '../../../src/cluster/tls.ts';
+import { watchedLabel } from '../../../src/api/index.ts';
+import { planTls, type TlsCluster } from '../../../src/cluster/tls.ts';
 import {
   coreResources,
   KubeClient,
