@@ -16,6 +16,7 @@ import {
 } from './errors.ts';
 import { countRequest, type ManagementMetrics } from './metrics.ts';
 import { defaultHashingAlgorithm, hashPassword } from './passwords.ts';
+import { KeyedSharedExclusiveLock, policyGateClaim } from './policy-gate.ts';
 import { pathSegments, writeFromRequest, type BindingKeyDelete, type BrokerWrite } from './writes.ts';
 import type {
   Binding,
@@ -178,6 +179,9 @@ export function endpointIdentity(
   return { origin: `${url.protocol}//${url.host}`, prefix, brokerId, key: `${brokerId}#${secret}` };
 }
 
+/** One per process, keyed by broker and vhost: clients with other credentials share it too. */
+const policyGates = new KeyedSharedExclusiveLock();
+
 export class ManagementClient {
   readonly brokerId: string;
   readonly key: string;
@@ -240,6 +244,7 @@ export class ManagementClient {
    * One request with retries; resolves for 2xx, throws a BrokerError otherwise. Every write
    * that took effect is reported to the write listeners. A user PUT with a plain `password`
    * is sent as a locally made hash: the broker stores exactly what the snapshot records.
+   * Queue declarations and policy writes in one vhost never overlap (see policy-gate.ts).
    */
   async request(
     method: HttpMethod,
@@ -249,8 +254,14 @@ export class ManagementClient {
   ): Promise<RawResponse> {
     const sent = method === 'PUT' ? hashPlainPassword(path, body) : { body, secrets: [] };
     const hidden = [...this.#secrets, ...secrets, ...sent.secrets];
+    const claim = policyGateClaim(method, path);
     try {
-      const response = await this.#send(method, path, sent.body, hidden);
+      const response =
+        claim === undefined
+          ? await this.#send(method, path, sent.body, hidden)
+          : await policyGates.run(`${this.brokerId}\0${claim.vhost}`, claim.exclusive, () =>
+              this.#send(method, path, sent.body, hidden),
+            );
       if (method === 'GET') this.#rememberBindings(path, response.text);
       else this.#reportWrite(method, path, sent.body);
       return response;

@@ -346,6 +346,43 @@ describe('Management API client against a real broker', () => {
       assert.equal(await client.getPolicy(vhost, 'p.ttl'), undefined);
     });
 
+    it('applies a policy to a queue declared at the same moment (rabbitmq-server#4931)', async () => {
+      const raceVhost = uniqueName('it-policy-race');
+      await client.putVhost(raceVhost, {});
+      try {
+        const pairs = Array.from({ length: 100 }, (_, i) => ({ queue: `race-${i}`, policy: `p-${i}` }));
+        await Promise.all(
+          pairs.flatMap(({ queue, policy }) => [
+            client.putQueue(raceVhost, queue, { durable: true, auto_delete: false, arguments: {} }),
+            client.putPolicy(raceVhost, policy, {
+              pattern: `^${queue}$`,
+              definition: { 'message-ttl': 60_000 },
+              priority: 0,
+              'apply-to': 'queues',
+            }),
+          ]),
+        );
+        // The broker reports a queue's policy with its statistics, up to 5 seconds late; a queue
+        // that missed its policy never reports it.
+        let missing: string[] = [];
+        for (const deadline = Date.now() + 30_000; Date.now() < deadline;) {
+          const listed = JSON.parse(
+            (await client.request('GET', `/api/queues/${encodeURIComponent(raceVhost)}?columns=name,policy`))
+              .text,
+          ) as { name: string; policy?: string | null }[];
+          const applied = new Map(listed.map((queue) => [queue.name, queue.policy]));
+          missing = pairs
+            .filter(({ queue, policy }) => applied.get(queue) !== policy)
+            .map(({ queue }) => queue);
+          if (missing.length === 0) break;
+          await new Promise((resolve) => setTimeout(resolve, 500));
+        }
+        assert.deepEqual(missing, [], `${missing.length} of ${pairs.length} queues never got their policy`);
+      } finally {
+        await client.deleteVhost(raceVhost);
+      }
+    });
+
     it('reads the overview and the definitions of the broker and of one vhost', async () => {
       assert.match((await client.overview()).rabbitmq_version ?? '', /^\d+\.\d+/);
       await client.putQueue(vhost, 'q.defs', { durable: true, auto_delete: false, arguments: {} });
