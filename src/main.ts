@@ -1,6 +1,6 @@
 // The operator process: settings → kube config → manager → controllers → start. Wiring only.
 import { registerClusterController } from './cluster/reconciler.ts';
-import { loadKubeConfig } from './runtime/kube-client.ts';
+import { loadApiServerAccess } from './runtime/api-server.ts';
 import { Manager } from './runtime/manager.ts';
 import { createLogger } from './runtime/logger.ts';
 import { SettingsError, loadSettings } from './settings.ts';
@@ -34,7 +34,7 @@ async function main(): Promise<void> {
     process.exit(1);
   });
 
-  const manager = new Manager({ kubeConfig: loadKubeConfig(), settings, logger: log });
+  const manager = new Manager({ apiServer: await loadApiServerAccess(), settings, logger: log });
   registerControllers(manager, settings);
 
   let signals = 0;

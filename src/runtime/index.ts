@@ -1,5 +1,6 @@
 // The runtime's public surface: reconcilers import from here.
 export * from './resource.ts';
+export * from './api-server.ts';
 export * from './kube-client.ts';
 export * from './informer.ts';
 export * from './workqueue.ts';

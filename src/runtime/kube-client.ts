@@ -2,13 +2,13 @@
 //
 // client-node's generated clients build a new undici Agent (a new TLS handshake) per request and deserialize
 // built-in kinds into classes with Date fields; watches arrive as plain JSON. The runtime needs one form and
-// cheap connections, so it speaks REST itself and takes only authentication and TLS from the KubeConfig.
-import { KubeConfig } from '@kubernetes/client-node';
+// cheap connections, so it speaks REST itself and takes only authentication and TLS from ApiServerAccess.
 import { createHash } from 'node:crypto';
 import type { RequestOptions } from 'node:https';
 import type { Readable } from 'node:stream';
 import { Agent } from 'undici';
 import type { Dispatcher } from 'undici';
+import type { ApiServerAccess } from './api-server.ts';
 import { apiVersionOf, resourcePath } from './resource.ts';
 import type { KubeObject, ObjectKey, ResourceRef } from './resource.ts';
 
@@ -85,28 +85,16 @@ export interface ApplyOptions {
 
 const DEFAULT_TIMEOUT_MS = 30_000;
 
-/** In a pod: the service account. Elsewhere: KUBECONFIG or ~/.kube/config. */
-export function loadKubeConfig(): KubeConfig {
-  const kc = new KubeConfig();
-  if (process.env.KUBERNETES_SERVICE_HOST && !process.env.KUBECONFIG) kc.loadFromCluster();
-  else kc.loadFromDefault();
-  if (!kc.getCurrentCluster())
-    throw new Error('no Kubernetes cluster configured (set KUBECONFIG or run in a pod)');
-  return kc;
-}
-
 export class KubeClient {
-  readonly kubeConfig: KubeConfig;
+  readonly access: ApiServerAccess;
   readonly server: URL;
   private readonly observe: RequestObserver | undefined;
   private agent: Agent | undefined;
   private agentFingerprint = '';
 
-  constructor(kubeConfig: KubeConfig, options: { observe?: RequestObserver } = {}) {
-    const cluster = kubeConfig.getCurrentCluster();
-    if (!cluster) throw new Error('the kube config has no current cluster');
-    this.kubeConfig = kubeConfig;
-    this.server = new URL(cluster.server);
+  constructor(access: ApiServerAccess, options: { observe?: RequestObserver } = {}) {
+    this.access = access;
+    this.server = new URL(access.server);
     this.observe = options.observe;
   }
 
@@ -242,7 +230,7 @@ export class KubeClient {
   ): Promise<Dispatcher.ResponseData> {
     // Credentials are read on every request: service account tokens and exec plugins rotate them.
     const tls: RequestOptions = {};
-    await this.kubeConfig.applyToHTTPSOptions(tls);
+    await this.access.applyToHTTPSOptions(tls);
     const headers: Record<string, string> = { accept: 'application/json', 'user-agent': 'warren-operator' };
     for (const [name, value] of Object.entries(tls.headers ?? {})) {
       if (value !== undefined) headers[name.toLowerCase()] = String(value);

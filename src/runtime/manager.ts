@@ -9,10 +9,9 @@
 // A lost Lease (renew deadline passed) stops the controllers and resolves `done` with 'leadership-lost'; the
 // process should then exit (as controller-runtime does) so it restarts as a clean standby: another process
 // may already be reconciling, and nothing in flight here can be trusted to have stopped otherwise.
-import type { KubeConfig } from '@kubernetes/client-node';
-import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { Registry } from 'prom-client';
+import type { ApiServerAccess } from './api-server.ts';
 import { concurrencyFor } from '../settings.ts';
 import type { Settings } from '../settings.ts';
 import { Controller } from './controller.ts';
@@ -31,10 +30,8 @@ import { RuntimeMetrics } from './metrics.ts';
 import { coreResources, resourceId } from './resource.ts';
 import type { KubeObject, ResourceRef } from './resource.ts';
 
-const SERVICE_ACCOUNT_NAMESPACE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
-
 export interface ManagerOptions {
-  kubeConfig: KubeConfig;
+  apiServer: ApiServerAccess;
   settings: Settings;
   logger?: Logger;
   /** Prometheus registry for the runtime's metrics (and everyone else's); a new one by default. */
@@ -52,7 +49,7 @@ export interface InformerScope {
 export type ManagerOutcome = 'stopped' | 'leadership-lost';
 
 export class Manager {
-  readonly kubeConfig: KubeConfig;
+  readonly apiServer: ApiServerAccess;
   readonly settings: Settings;
   readonly log: Logger;
   readonly metrics: RuntimeMetrics;
@@ -77,12 +74,12 @@ export class Manager {
   private stopping: Promise<void> | undefined;
 
   constructor(options: ManagerOptions) {
-    this.kubeConfig = options.kubeConfig;
+    this.apiServer = options.apiServer;
     this.settings = options.settings;
     this.log = options.logger ?? createLogger({ level: options.settings.logLevel });
     this.metrics = new RuntimeMetrics(options.registry);
     this.registry = this.metrics.registry;
-    this.client = new KubeClient(options.kubeConfig, {
+    this.client = new KubeClient(options.apiServer, {
       observe: ({ method, code, host }) =>
         this.metrics.restRequests.inc({ method, code: String(code), host }),
     });
@@ -267,11 +264,6 @@ export class Manager {
 
   private leaseNamespace(): string {
     if (this.settings.leaderElectionNamespace) return this.settings.leaderElectionNamespace;
-    if (this.settings.podNamespace) return this.settings.podNamespace;
-    try {
-      return readFileSync(SERVICE_ACCOUNT_NAMESPACE, 'utf8').trim();
-    } catch {
-      return this.kubeConfig.getContextObject(this.kubeConfig.getCurrentContext())?.namespace ?? 'default';
-    }
+    return this.settings.podNamespace || this.apiServer.namespace || 'default';
   }
 }

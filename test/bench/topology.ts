@@ -23,13 +23,16 @@ import { fetchSnapshot } from '../../src/rabbitmq/definitions.ts';
 import { ManagementClient } from '../../src/rabbitmq/management.ts';
 import { managementRequestCounts, requestCountsSince } from '../../src/rabbitmq/metrics.ts';
 import { ListWatchInformer } from '../../src/runtime/informer.ts';
+import { accessFromKubeConfig } from '../../src/runtime/api-server.ts';
 import { KubeClient } from '../../src/runtime/kube-client.ts';
 import { createLogger } from '../../src/runtime/logger.ts';
 import type { KubeObject } from '../../src/runtime/resource.ts';
 import { startControlPlane, type ControlPlaneHandle } from '../env/control-plane.ts';
 import { freePorts } from '../env/net.ts';
+import { clusterCa } from '../env/shared.ts';
 import { startRabbitmq, type RabbitmqHandle } from '../env/rabbitmq.ts';
 import { chartMemoryLimit, memoryCgroup } from './memory-limit.ts';
+import { podIdentity, type PodIdentity } from './pod-identity.ts';
 import { brokerWrites, countByKind, topologyMix, type MixKind, type MixObject } from './topology-mix.ts';
 
 export interface TopologyBenchOptions {
@@ -232,6 +235,7 @@ async function startOperator(
   namespace: string,
   extraEnv: Record<string, string>,
   run: 'converge' | 'resync',
+  pod: PodIdentity | undefined,
 ): Promise<Operator> {
   const [metricsPort] = await freePorts(1);
   const logPath = join(tmpdir(), `warren-bench-operator-${namespace}-${run}.log`);
@@ -239,14 +243,16 @@ async function startOperator(
   // In a memory cgroup of the chart's limit when the machine allows it, as in the pod; the shell moves
   // itself in, then becomes the operator (same PID).
   const cgroup = memoryCgroup(`warren-bench-${namespace}-${run}`, chartMemoryLimit(repoRoot));
-  const [command, args] = cgroup
+  const [inCgroup, inCgroupArgs]: [string, string[]] = cgroup
     ? ['/bin/sh', ['-c', 'echo $$ > "$0" && exec "$@"', cgroup.procs, nodeBinary, ...startCommand()]]
     : [nodeBinary, startCommand()];
+  const [command, args] = pod ? pod.wrap(inCgroup, inCgroupArgs) : [inCgroup, inCgroupArgs];
+  const { KUBECONFIG: _unused, ...inherited } = process.env;
   const child = spawn(command, args, {
     cwd: repoRoot,
     env: {
-      ...process.env,
-      KUBECONFIG: kubeconfigPath,
+      ...inherited,
+      ...(pod ? pod.env : { KUBECONFIG: kubeconfigPath }),
       WATCH_NAMESPACES: namespace,
       LEADER_ELECT: 'false',
       METRICS_BIND_ADDRESS: `127.0.0.1:${metricsPort}`,
@@ -542,6 +548,7 @@ export async function runTopologyBenchmark(options: TopologyBenchOptions): Promi
   log(`mix: ${JSON.stringify(countByKind(objects))}`);
   const result: Record<string, unknown> = { objects: objects.length, mix: countByKind(objects) };
   let operator: Operator | undefined;
+  let pod: PodIdentity | undefined;
   try {
     const before = managementRequestCounts();
     const raw = await measureRawPuts(client, options.objects, options.rawConcurrency);
@@ -557,7 +564,7 @@ export async function runTopologyBenchmark(options: TopologyBenchOptions): Promi
     buildOperator();
     const kubeConfig = new KubeConfig();
     kubeConfig.loadFromFile(env.kubeconfigPath);
-    const kube = new KubeClient(kubeConfig);
+    const kube = new KubeClient(accessFromKubeConfig(kubeConfig));
 
     const namespace = `bench-${randomBytes(3).toString('hex')}`;
     await kube.create(
@@ -575,8 +582,10 @@ export async function runTopologyBenchmark(options: TopologyBenchOptions): Promi
       },
     );
 
+    pod = await podIdentity(kube, namespace, clusterCa(kubeConfig));
+    result.operatorCredentials = pod ? 'service account, as in a pod' : 'kubeconfig';
     const watch = await watchReady(kube, namespace);
-    operator = await startOperator(env.kubeconfigPath, namespace, options.operatorEnv, 'converge');
+    operator = await startOperator(env.kubeconfigPath, namespace, options.operatorEnv, 'converge', pod);
     await scrapeWhenUp(operator, 'warren_management_requests_total', 'method');
     const deadline = Date.now() + options.timeoutMs;
     const started = performance.now();
@@ -610,7 +619,7 @@ export async function runTopologyBenchmark(options: TopologyBenchOptions): Promi
     // A full resync of the unchanged set: a new operator process reconciles every object from scratch.
     log('restarting the operator for a full resync of the unchanged set');
     await operator.stop();
-    operator = await startOperator(env.kubeconfigPath, namespace, options.operatorEnv, 'resync');
+    operator = await startOperator(env.kubeconfigPath, namespace, options.operatorEnv, 'resync', pod);
     const resyncStarted = performance.now();
     await waitReconciled(operator, objects.length, Date.now() + options.timeoutMs);
     result.resyncSeconds = round((performance.now() - resyncStarted) / 1000);
@@ -639,6 +648,7 @@ export async function runTopologyBenchmark(options: TopologyBenchOptions): Promi
     return result;
   } finally {
     await operator?.stop();
+    pod?.remove();
     await client.close();
     await env.stop();
   }

@@ -4,6 +4,8 @@
 //   testEnv()               { kubeconfigPath, managementUrl, amqpUrl, username, password, dir }; throws a clear
 //                           error when the test runs outside the environment
 //   kubeConfig()            a KubeConfig for the admin user of the control plane
+//   apiServer()             the same, as the ApiServerAccess a KubeClient or Manager takes
+//   clusterCa(kc)           the PEM of the CA a KubeConfig trusts for its current cluster
 //   createNamespace(prefix, kc?)
 //                           creates a namespace with a unique name starting with prefix and returns the name;
 //                           on the shared control plane, or on the one kc points at (a test's own)
@@ -13,8 +15,10 @@
 // Tests isolate by namespace (and by vhost on the broker); they never stop the shared API server or broker: a
 // test that needs an outage starts its own with startControlPlane() or startRabbitmq().
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { accessFromKubeConfig, type ApiServerAccess } from '../../src/runtime/api-server.ts';
 
 export interface TestEnv {
   kubeconfigPath: string;
@@ -51,6 +55,18 @@ export function kubeConfig(): KubeConfig {
   const kc = new KubeConfig();
   kc.loadFromFile(testEnv().kubeconfigPath);
   return kc;
+}
+
+/** The PEM of the CA the kubeconfig trusts for its current cluster. */
+export function clusterCa(kubeConfig: KubeConfig): string {
+  const cluster = kubeConfig.getCurrentCluster();
+  if (cluster?.caData) return Buffer.from(cluster.caData, 'base64').toString('utf8');
+  if (cluster?.caFile) return readFileSync(cluster.caFile, 'utf8');
+  throw new Error('the kubeconfig names no CA for its cluster');
+}
+
+export function apiServer(): ApiServerAccess {
+  return accessFromKubeConfig(kubeConfig());
 }
 
 export async function createNamespace(prefix: string, kc: KubeConfig = kubeConfig()): Promise<string> {

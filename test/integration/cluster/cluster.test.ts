@@ -15,7 +15,7 @@ import {
   type KubeObject,
 } from '../../../src/runtime/index.ts';
 import { loadSettings } from '../../../src/settings.ts';
-import { createNamespace, eventually, kubeConfig } from '../../env/shared.ts';
+import { apiServer, createNamespace, eventually } from '../../env/shared.ts';
 
 const name = 'orders';
 const r = coreResources;
@@ -79,7 +79,7 @@ describe('RabbitmqCluster reconciliation', () => {
 
   before(async () => {
     namespace = await createNamespace('cluster');
-    client = new KubeClient(kubeConfig());
+    client = new KubeClient(apiServer());
     const settings = loadSettings(
       {
         WATCH_NAMESPACES: namespace,
@@ -90,7 +90,7 @@ describe('RabbitmqCluster reconciliation', () => {
       },
       [],
     );
-    manager = new Manager({ kubeConfig: kubeConfig(), settings });
+    manager = new Manager({ apiServer: apiServer(), settings });
     registerClusterController(manager, settings);
     await manager.start();
     await client.create(rabbitmqClusterResource, {

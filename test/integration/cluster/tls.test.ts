@@ -23,6 +23,7 @@ import { configHashAnnotation } from '../../../src/cluster/resources/statefulset
 import { watchedLabel } from '../../../src/api/index.ts';
 import { planTls, type TlsCluster } from '../../../src/cluster/tls.ts';
 import {
+  accessFromKubeConfig,
   coreResources,
   KubeClient,
   Manager,
@@ -222,7 +223,8 @@ describe('RabbitmqCluster TLS through the reconciler', () => {
     controlPlane = await startControlPlane();
     const kubeConfig = new KubeConfig();
     kubeConfig.loadFromFile(controlPlane.kubeconfigPath);
-    client = new KubeClient(kubeConfig);
+    const access = accessFromKubeConfig(kubeConfig);
+    client = new KubeClient(access);
     await client.create(r.namespace, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } });
     const settings = loadSettings(
       {
@@ -234,7 +236,7 @@ describe('RabbitmqCluster TLS through the reconciler', () => {
       },
       [],
     );
-    manager = new Manager({ kubeConfig, settings });
+    manager = new Manager({ apiServer: access, settings });
     registerClusterController(manager, settings);
     await manager.start();
   });

@@ -22,7 +22,7 @@ describe('A kube-apiserver restart in the middle of a run', () => {
     api = await useApi({ dedicated: true });
     namespace = await createNamespace('runtime-restart', api.kubeConfig);
     manager = new Manager({
-      kubeConfig: api.kubeConfig,
+      apiServer: api.apiServer,
       settings: testSettings({ WATCH_NAMESPACES: namespace }),
       logger: quietLogger(),
     });

@@ -31,7 +31,7 @@ describe('A controller on the runtime', () => {
     api = await useApi();
     namespace = await createNamespace('runtime-ctl', api.kubeConfig);
     manager = new Manager({
-      kubeConfig: api.kubeConfig,
+      apiServer: api.apiServer,
       settings: testSettings({ WATCH_NAMESPACES: namespace, BACKOFF_BASE: '20ms', BACKOFF_MAX: '2s' }),
       logger: quietLogger(),
     });

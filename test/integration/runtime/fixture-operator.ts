@@ -1,6 +1,6 @@
 // A small operator process for the leader election tests: a Manager with the test controller, configured
 // from the environment like the real operator (KUBECONFIG, WATCH_NAMESPACES, LEADER_ELECTION_*, POD_NAME).
-import { loadKubeConfig } from '../../../src/runtime/kube-client.ts';
+import { loadApiServerAccess } from '../../../src/runtime/api-server.ts';
 import { createLogger } from '../../../src/runtime/logger.ts';
 import { Manager } from '../../../src/runtime/manager.ts';
 import { loadSettings } from '../../../src/settings.ts';
@@ -17,7 +17,7 @@ process.on('uncaughtException', (err) => {
   process.exit(3);
 });
 
-const manager = new Manager({ kubeConfig: loadKubeConfig(), settings, logger: log });
+const manager = new Manager({ apiServer: await loadApiServerAccess(), settings, logger: log });
 manager.addController(annotatingController({ client: manager.client, identity: manager.identity }));
 const stop = () => void manager.stop();
 process.on('SIGTERM', stop);

@@ -4,6 +4,7 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import assert from 'node:assert/strict';
 import { after } from 'node:test';
+import { accessFromKubeConfig, type ApiServerAccess } from '../../../src/runtime/api-server.ts';
 import { KubeClient } from '../../../src/runtime/kube-client.ts';
 import { createLogger } from '../../../src/runtime/logger.ts';
 import type { Logger } from '../../../src/runtime/logger.ts';
@@ -28,6 +29,7 @@ export function failOnUnhandled(): void {
 export interface Api {
   kubeconfigPath: string;
   kubeConfig: KubeConfig;
+  apiServer: ApiServerAccess;
   client: KubeClient;
   /** Present when this file started its own control plane. */
   controlPlane?: ControlPlaneHandle;
@@ -44,10 +46,12 @@ export async function useApi(options: { dedicated?: boolean } = {}): Promise<Api
   }
   const kubeConfig = new KubeConfig();
   kubeConfig.loadFromFile(kubeconfigPath);
-  const client = new KubeClient(kubeConfig);
+  const apiServer = accessFromKubeConfig(kubeConfig);
+  const client = new KubeClient(apiServer);
   return {
     kubeconfigPath,
     kubeConfig,
+    apiServer,
     client,
     controlPlane,
     async close() {

@@ -8,7 +8,7 @@ import { Manager } from '../../../src/runtime/manager.ts';
 import { createLogger } from '../../../src/runtime/logger.ts';
 import { settingsSchema } from '../../../src/settings.ts';
 import { registerTopologyControllers } from '../../../src/topology/controllers.ts';
-import { eventually, kubeConfig, testEnv } from '../../env/shared.ts';
+import { apiServer, eventually, kubeConfig, testEnv } from '../../env/shared.ts';
 
 // The shared environment helpers, re-exported so topology tests import everything from here.
 export { createNamespace, eventually, kubeConfig, testEnv } from '../../env/shared.ts';
@@ -43,7 +43,7 @@ export async function startOperator(settings: Record<string, string> = {}): Prom
     ...settings,
   });
   const manager = new Manager({
-    kubeConfig: kubeConfig(),
+    apiServer: apiServer(),
     settings: parsed,
     logger: createLogger({ level: 'debug', destination }),
   });
