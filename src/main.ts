@@ -54,6 +54,8 @@ async function main(): Promise<void> {
   log.info(
     {
       identity: manager.identity,
+      apiServer: manager.apiServer.server,
+      authentication: manager.apiServer.authentication,
       watchNamespaces: settings.watchNamespaces,
       leaderElect: settings.leaderElect,
     },

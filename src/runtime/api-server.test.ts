@@ -31,6 +31,7 @@ describe('API server access from a pod', () => {
     const access = inClusterAccess(podEnv, serviceAccountDir(mounted));
     assert.equal(access.server, 'https://10.96.0.1:443');
     assert.equal(access.namespace, 'warren-system');
+    assert.equal(access.authentication, 'service account');
     const options = await applied(access);
     assert.equal(options.ca, 'CA-1');
     assert.deepEqual(options.headers, { authorization: 'Bearer token-1' });

@@ -15,6 +15,8 @@ export interface ApiServerAccess {
   readonly server: string;
   /** The namespace of the pod, or of the kubeconfig's current context. */
   readonly namespace: string | undefined;
+  /** Where the credentials come from (the start-up log says it). */
+  readonly authentication: 'service account' | 'kubeconfig';
   /** Sets the TLS material and credentials of a request; asked every time, since both rotate. */
   applyToHTTPSOptions(options: RequestOptions): Promise<void>;
 }
@@ -47,6 +49,7 @@ export function inClusterAccess(
   return {
     server: `https://${host.includes(':') ? `[${host}]` : host}:${port}`,
     namespace,
+    authentication: 'service account',
     applyToHTTPSOptions(options) {
       if (Date.now() - readAt >= REREAD_AFTER_MS) {
         try {
@@ -69,6 +72,7 @@ export function accessFromKubeConfig(kubeConfig: KubeConfig): ApiServerAccess {
   return {
     server: cluster.server,
     namespace: kubeConfig.getContextObject(kubeConfig.getCurrentContext())?.namespace,
+    authentication: 'kubeconfig',
     applyToHTTPSOptions: (options) => kubeConfig.applyToHTTPSOptions(options),
   };
 }

@@ -31,8 +31,9 @@ import { startControlPlane, type ControlPlaneHandle } from '../env/control-plane
 import { freePorts } from '../env/net.ts';
 import { clusterCa } from '../env/shared.ts';
 import { startRabbitmq, type RabbitmqHandle } from '../env/rabbitmq.ts';
+import type { MountedServiceAccount } from '../env/service-account.ts';
 import { chartMemoryLimit, memoryCgroup } from './memory-limit.ts';
-import { podIdentity, type PodIdentity } from './pod-identity.ts';
+import { podIdentity } from './pod-identity.ts';
 import { brokerWrites, countByKind, topologyMix, type MixKind, type MixObject } from './topology-mix.ts';
 
 export interface TopologyBenchOptions {
@@ -235,7 +236,7 @@ async function startOperator(
   namespace: string,
   extraEnv: Record<string, string>,
   run: 'converge' | 'resync',
-  pod: PodIdentity | undefined,
+  pod: MountedServiceAccount | undefined,
 ): Promise<Operator> {
   const [metricsPort] = await freePorts(1);
   const logPath = join(tmpdir(), `warren-bench-operator-${namespace}-${run}.log`);
@@ -548,7 +549,7 @@ export async function runTopologyBenchmark(options: TopologyBenchOptions): Promi
   log(`mix: ${JSON.stringify(countByKind(objects))}`);
   const result: Record<string, unknown> = { objects: objects.length, mix: countByKind(objects) };
   let operator: Operator | undefined;
-  let pod: PodIdentity | undefined;
+  let pod: MountedServiceAccount | undefined;
   try {
     const before = managementRequestCounts();
     const raw = await measureRawPuts(client, options.objects, options.rawConcurrency);

@@ -1,6 +1,7 @@
 // The chart's RBAC is enough: the operator runs against the test environment as the chart's ServiceAccount (a
 // token from the TokenRequest API, nothing else), reconciles every kind, deletes them again, and no request it
-// makes is refused.
+// makes is refused. Where the machine allows a mount namespace, the token is mounted where the kubelet puts it
+// and the operator finds it as in a pod; elsewhere it gets a kubeconfig with the token.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -12,6 +13,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parse, stringify } from 'yaml';
 import { freePorts } from '../../env/net.ts';
 import { logTail, spawnLogged, type ManagedProcess } from '../../env/process.ts';
+import { mountServiceAccount, type MountedServiceAccount } from '../../env/service-account.ts';
+import { clusterCa, kubeConfig } from '../../env/shared.ts';
 import { kinds } from '../../../src/api/kinds.ts';
 import { template, repoRoot, type Manifest } from './helm.ts';
 
@@ -57,11 +60,10 @@ async function waitFor(what: string, check: () => boolean, timeoutMs = 90_000): 
 }
 
 /** A kubeconfig that authenticates with nothing but the ServiceAccount's token. */
-function serviceAccountKubeconfig(dir: string): string {
+function serviceAccountKubeconfig(dir: string, token: string): string {
   const admin = parse(readFileSync(process.env.KUBECONFIG!, 'utf8')) as {
     clusters: { name: string; cluster: Record<string, string> }[];
   };
-  const token = kubectl(['create', 'token', 'warren', '-n', systemNamespace, '--duration=2h']).trim();
   const path = join(dir, 'warren-sa.kubeconfig');
   const cluster = admin.clusters[0]!;
   writeFileSync(
@@ -158,6 +160,7 @@ function topology(): object[] {
 describe('Operator RBAC as rendered by the chart', () => {
   let dir: string;
   let operator: ManagedProcess | undefined;
+  let mounted: MountedServiceAccount | undefined;
   let rbacObjects: Manifest[];
 
   before(async () => {
@@ -176,17 +179,25 @@ describe('Operator RBAC as rendered by the chart', () => {
       }
     }
     apply(rbacObjects);
-    const kubeconfig = serviceAccountKubeconfig(dir);
+    const token = kubectl(['create', 'token', 'warren', '-n', systemNamespace, '--duration=2h']).trim();
+    mounted = mountServiceAccount(
+      { token, caPem: clusterCa(kubeConfig()), namespace: systemNamespace },
+      new URL(kubeConfig().getCurrentCluster()!.server),
+    );
+    const { KUBECONFIG: _admin, ...inherited } = process.env;
+    const [command, args] = mounted
+      ? mounted.wrap(process.execPath, [join(repoRoot, 'src/main.ts')])
+      : [process.execPath, [join(repoRoot, 'src/main.ts')]];
     const [metrics, probes] = await freePorts(2);
     operator = spawnLogged({
       name: 'operator',
-      command: process.execPath,
-      args: [join(repoRoot, 'src/main.ts')],
+      command,
+      args,
       dir,
       cwd: repoRoot,
       env: {
-        ...process.env,
-        KUBECONFIG: kubeconfig,
+        ...inherited,
+        ...(mounted ? mounted.env : { KUBECONFIG: serviceAccountKubeconfig(dir, token) }),
         POD_NAME: 'rbac-test',
         POD_NAMESPACE: systemNamespace,
         LEADER_ELECT: 'true',
@@ -209,6 +220,7 @@ describe('Operator RBAC as rendered by the chart', () => {
 
   after(async () => {
     await operator?.stop();
+    mounted?.remove();
     kubectl(['delete', 'namespace', appNamespace, '--wait=false', '--ignore-not-found']);
     for (const object of rbacObjects.filter((o) => o.kind.startsWith('Cluster'))) {
       kubectl(['delete', object.kind.toLowerCase(), object.metadata.name, '--ignore-not-found']);
@@ -264,6 +276,12 @@ describe('Operator RBAC as rendered by the chart', () => {
     // A refusal reads `VERB path: 403 … is forbidden: …`; a bare 403 could be a duration in milliseconds.
     const refused = log.split('\n').filter((line) => /forbidden|: 403 /i.test(line));
     assert.deepEqual(refused, [], 'the operator was refused by the API server');
+    const started = log.split('\n').find((line) => line.includes('"operator started"'));
+    assert.ok(started, 'the operator logged its start');
+    assert.equal(
+      (JSON.parse(started) as { authentication?: string }).authentication,
+      mounted ? 'service account' : 'kubeconfig',
+    );
   });
 
   it('is refused what the rules leave out', () => {
