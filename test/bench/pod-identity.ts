@@ -4,15 +4,12 @@
 // reads the kubeconfig.
 import { leaderElectionRules, watchedNamespaceRules } from '../../src/rbac.ts';
 import type { KubeClient } from '../../src/runtime/kube-client.ts';
-import { mountServiceAccount, type MountedServiceAccount } from '../env/service-account.ts';
-
-const resource = (group: string, plural: string, kind: string) => ({
-  group,
-  version: 'v1',
-  plural,
-  kind,
-  namespaced: true,
-});
+import { coreResources } from '../../src/runtime/resource.ts';
+import {
+  mountServiceAccount,
+  serviceAccountToken,
+  type MountedServiceAccount,
+} from '../env/service-account.ts';
 
 export async function podIdentity(
   kube: KubeClient,
@@ -20,26 +17,16 @@ export async function podIdentity(
   caPem: string,
 ): Promise<MountedServiceAccount | undefined> {
   const name = 'warren';
-  await kube.create(resource('', 'serviceaccounts', 'ServiceAccount'), { metadata: { name, namespace } });
-  await kube.create(resource('rbac.authorization.k8s.io', 'roles', 'Role'), {
+  await kube.create(coreResources.serviceAccount, { metadata: { name, namespace } });
+  await kube.create(coreResources.role, {
     metadata: { name, namespace },
     rules: [...watchedNamespaceRules, ...leaderElectionRules],
   } as never);
-  await kube.create(resource('rbac.authorization.k8s.io', 'rolebindings', 'RoleBinding'), {
+  await kube.create(coreResources.roleBinding, {
     metadata: { name, namespace },
     roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name },
     subjects: [{ kind: 'ServiceAccount', name, namespace }],
   } as never);
-  const request = await kube.request<{ status: { token: string } }>(
-    'POST',
-    `/api/v1/namespaces/${namespace}/serviceaccounts/${name}/token`,
-    {
-      body: {
-        apiVersion: 'authentication.k8s.io/v1',
-        kind: 'TokenRequest',
-        spec: { expirationSeconds: 4 * 3600 },
-      },
-    },
-  );
-  return mountServiceAccount({ token: request.status.token, caPem, namespace }, kube.server);
+  const token = await serviceAccountToken(kube, namespace, name, 4 * 3600);
+  return mountServiceAccount({ token, caPem, namespace }, kube.server);
 }

@@ -26,7 +26,7 @@ import { ListWatchInformer } from '../../src/runtime/informer.ts';
 import { accessFromKubeConfig } from '../../src/runtime/api-server.ts';
 import { KubeClient } from '../../src/runtime/kube-client.ts';
 import { createLogger } from '../../src/runtime/logger.ts';
-import type { KubeObject } from '../../src/runtime/resource.ts';
+import { coreResources, type KubeObject } from '../../src/runtime/resource.ts';
 import { startControlPlane, type ControlPlaneHandle } from '../env/control-plane.ts';
 import { freePorts } from '../env/net.ts';
 import { clusterCa } from '../env/shared.ts';
@@ -348,10 +348,8 @@ async function measureApiServer(
   concurrency: number,
 ): Promise<ApiServerResult> {
   const namespace = `bench-apiserver-${randomBytes(3).toString('hex')}`;
-  const namespaces = { group: '', version: 'v1', plural: 'namespaces', kind: 'Namespace', namespaced: false };
-  await kube.create(namespaces, { metadata: { name: namespace } });
+  await kube.create(coreResources.namespace, { metadata: { name: namespace } });
   const queues = resourceFor('Queue');
-  const events = { group: 'events.k8s.io', version: 'v1', plural: 'events', kind: 'Event', namespaced: true };
   const names = Array.from({ length: count }, (_, i) => `q${String(i)}`);
   const rate = async (task: (name: string) => Promise<unknown>) => {
     const started = performance.now();
@@ -397,7 +395,7 @@ async function measureApiServer(
       ),
     );
     const event = await rate((name) =>
-      kube.create(events, {
+      kube.create(coreResources.event, {
         apiVersion: 'events.k8s.io/v1',
         kind: 'Event',
         metadata: { name: `${name}.${randomBytes(8).toString('hex')}`, namespace },
@@ -422,7 +420,7 @@ async function measureApiServer(
     };
   } finally {
     // The namespace controller removes the scratch objects in the background.
-    await kube.delete(namespaces, { namespace: '', name: namespace }).catch(() => undefined);
+    await kube.delete(coreResources.namespace, { namespace: '', name: namespace }).catch(() => undefined);
   }
 }
 
@@ -568,20 +566,12 @@ export async function runTopologyBenchmark(options: TopologyBenchOptions): Promi
     const kube = new KubeClient(accessFromKubeConfig(kubeConfig));
 
     const namespace = `bench-${randomBytes(3).toString('hex')}`;
-    await kube.create(
-      { group: '', version: 'v1', plural: 'namespaces', kind: 'Namespace', namespaced: false },
-      {
-        metadata: { name: namespace },
-      },
-    );
+    await kube.create(coreResources.namespace, { metadata: { name: namespace } });
     const secret = 'broker';
-    await kube.create(
-      { group: '', version: 'v1', plural: 'secrets', kind: 'Secret', namespaced: true },
-      {
-        metadata: { name: secret, namespace, labels: { 'rabbitmq.com/topology-operator': 'true' } },
-        stringData: { uri: env.broker.url, username: env.broker.username, password: env.broker.password },
-      },
-    );
+    await kube.create(coreResources.secret, {
+      metadata: { name: secret, namespace, labels: { 'rabbitmq.com/topology-operator': 'true' } },
+      stringData: { uri: env.broker.url, username: env.broker.username, password: env.broker.password },
+    });
 
     pod = await podIdentity(kube, namespace, clusterCa(kubeConfig));
     result.operatorCredentials = pod ? 'service account, as in a pod' : 'kubeconfig';

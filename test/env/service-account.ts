@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmdirSync, rmSync, writeFileSync } 
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { SERVICE_ACCOUNT_DIR } from '../../src/runtime/api-server.ts';
+import type { KubeClient } from '../../src/runtime/kube-client.ts';
 
 export interface MountedServiceAccount {
   /** The environment a pod's container has; the process must not also get KUBECONFIG. */
@@ -20,6 +21,21 @@ export interface ServiceAccountFiles {
   token: string;
   caPem: string;
   namespace: string;
+}
+
+/** A token for ServiceAccount `name` from the TokenRequest API, as the kubelet gets one for a pod. */
+export async function serviceAccountToken(
+  kube: KubeClient,
+  namespace: string,
+  name: string,
+  expirationSeconds: number,
+): Promise<string> {
+  const request = await kube.request<{ status: { token: string } }>(
+    'POST',
+    `/api/v1/namespaces/${namespace}/serviceaccounts/${name}/token`,
+    { body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds } } },
+  );
+  return request.status.token;
 }
 
 function canMount(): boolean {

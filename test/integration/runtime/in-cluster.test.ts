@@ -8,16 +8,10 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { inClusterAccess } from '../../../src/runtime/api-server.ts';
 import { ApiError, KubeClient } from '../../../src/runtime/kube-client.ts';
+import { coreResources } from '../../../src/runtime/resource.ts';
+import { serviceAccountToken } from '../../env/service-account.ts';
 import { clusterCa, createNamespace, kubeConfig } from '../../env/shared.ts';
 import { useApi, type Api } from './support.ts';
-
-const serviceAccounts = {
-  group: '',
-  version: 'v1',
-  plural: 'serviceaccounts',
-  kind: 'ServiceAccount',
-  namespaced: true,
-};
 
 describe('API server access from a pod, against a real API server', () => {
   let api: Api;
@@ -28,20 +22,10 @@ describe('API server access from a pod, against a real API server', () => {
   before(async () => {
     api = await useApi();
     namespace = await createNamespace('in-cluster', api.kubeConfig);
-    await api.client.create(serviceAccounts, { metadata: { name: 'warren', namespace } });
-    const request = await api.client.request<{ status: { token: string } }>(
-      'POST',
-      `/api/v1/namespaces/${namespace}/serviceaccounts/warren/token`,
-      {
-        body: {
-          apiVersion: 'authentication.k8s.io/v1',
-          kind: 'TokenRequest',
-          spec: { expirationSeconds: 600 },
-        },
-      },
-    );
+    await api.client.create(coreResources.serviceAccount, { metadata: { name: 'warren', namespace } });
+    const token = await serviceAccountToken(api.client, namespace, 'warren', 600);
     dir = mkdtempSync(join(tmpdir(), 'warren-serviceaccount-'));
-    writeFileSync(join(dir, 'token'), request.status.token);
+    writeFileSync(join(dir, 'token'), token);
     writeFileSync(join(dir, 'ca.crt'), clusterCa(kubeConfig()));
     writeFileSync(join(dir, 'namespace'), namespace);
     env = {
