@@ -149,7 +149,11 @@ describe('RabbitmqCluster reconciliation', () => {
   });
 
   it('reports the cluster ready once its pods are', async () => {
-    assert.equal((await conditions()).AllReplicasReady, 'False/NotAllPodsReady');
+    // The cluster's status catches up with its StatefulSet one reconcile later; the pods can exist before that.
+    await eventually(
+      'AllReplicasReady False while no pod is ready',
+      async () => (await conditions()).AllReplicasReady === 'False/NotAllPodsReady',
+    );
     for (const pod of await pods()) await markReady(pod);
     const ready = await eventually('AllReplicasReady', async () => {
       const now = await conditions();
