@@ -154,16 +154,42 @@ export function signalProcess(record: ProcessRecord, sig: NodeJS.Signals): void 
   }
 }
 
+/**
+ * PIDs of the live (not zombie) members of process group pgid, from /proc (field 5 of stat is the group). A
+ * member dies a moment after its leader, and an orphaned one may stay a zombie until PID 1 reaps it: neither runs.
+ */
+export function liveGroupMembers(pgid: number): number[] {
+  const members: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const fields = procStatFields(Number(entry));
+    if (fields !== null && fields[2] === String(pgid) && fields[0] !== 'Z') members.push(Number(entry));
+  }
+  return members;
+}
+
+/** True while the recorded process runs, or, where it led a group, while any member of that group still does. */
+function groupRunning(record: ProcessRecord, leadsGroup: boolean): boolean {
+  if (isRunning(record)) return true;
+  return leadsGroup && existsSync('/proc/self/stat') && liveGroupMembers(record.pid).length > 0;
+}
+
 export async function stopProcess(record: ProcessRecord, graceMs = STOP_GRACE_MS): Promise<void> {
   if (!isRunning(record)) return;
+  const leadsGroup = procStatFields(record.pid)?.[2] === String(record.pid);
   signalProcess(record, 'SIGTERM');
   const deadline = Date.now() + graceMs;
   while (Date.now() < deadline) {
-    if (!isRunning(record)) return;
+    if (!groupRunning(record, leadsGroup)) return;
     await sleep(50);
   }
-  signalProcess(record, 'SIGKILL');
-  while (isRunning(record)) await sleep(50);
+  // The leader may be gone already while members linger: signal the group itself, not the record.
+  try {
+    process.kill(leadsGroup ? -record.pid : record.pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+  while (groupRunning(record, leadsGroup)) await sleep(50);
 }
 
 /** Records an extra process of a running environment so that `npm run testenv -- down` stops it. */
