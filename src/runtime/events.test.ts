@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { EventRecorder } from './events.ts';
+import { ApiError } from './kube-client.ts';
 import type { KubeClient } from './kube-client.ts';
 import { createLogger } from './logger.ts';
 
@@ -92,5 +93,28 @@ describe('Event recorder', () => {
     await api.releaseAll();
     const note = (api.created[0] as { note: string }).note;
     assert.doesNotMatch(note, /s3cret/);
+  });
+
+  it('stops sending Events into a namespace the API server says is being deleted', async () => {
+    const attempts: string[] = [];
+    const client = {
+      create: (_resource: unknown, body: { metadata: { namespace: string } }) => {
+        attempts.push(body.metadata.namespace);
+        if (body.metadata.namespace !== 'apps') return Promise.resolve(body);
+        const refusal = new ApiError(403, 'Forbidden', 'unable to create new content in namespace apps', {
+          causes: ['NamespaceTerminating'],
+        });
+        return Promise.reject(refusal);
+      },
+    } as unknown as KubeClient;
+    const events = recorder(client, { concurrency: 1 });
+    for (const name of ['a', 'b', 'c']) events.normal(object(name), 'Deleted', 'gone');
+    events.normal(
+      { ...object('d'), metadata: { ...object('d').metadata, namespace: 'other' } },
+      'Created',
+      'ok',
+    );
+    assert.equal(await events.flush(1000), 0);
+    assert.deepEqual(attempts, ['apps', 'other'], 'one refusal, then only the other namespace is sent to');
   });
 });

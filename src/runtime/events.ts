@@ -8,6 +8,7 @@
 // Notes are passed through redactText() and cut to the API's 1 kB limit.
 import { randomBytes } from 'node:crypto';
 import { TokenBucket } from './backoff.ts';
+import { isNamespaceTerminating } from './kube-client.ts';
 import type { KubeClient } from './kube-client.ts';
 import type { Logger } from './logger.ts';
 import { redactText } from './logger.ts';
@@ -56,6 +57,7 @@ interface Seen {
 }
 
 const NOTE_LIMIT = 1024;
+const TERMINATING_MEMORY_MS = 60_000;
 
 export class EventRecorder {
   private readonly o: Required<Omit<EventRecorderOptions, 'metrics'>> & { metrics?: RuntimeMetrics };
@@ -64,6 +66,8 @@ export class EventRecorder {
   private readonly pending: (() => Promise<void>)[] = [];
   private sending = 0;
   private readonly idle: (() => void)[] = [];
+  /** Namespaces the API server said are being deleted, with when it said so: their Events are dropped. */
+  private readonly terminating = new Map<string, number>();
 
   constructor(options: EventRecorderOptions) {
     this.o = {
@@ -186,11 +190,23 @@ export class EventRecorder {
   }
 
   private async create(event: ReturnType<EventRecorder['body']>): Promise<boolean> {
+    const namespace = event.metadata.namespace;
+    if (this.isTerminating(namespace)) {
+      this.o.metrics?.events.inc({ type: event.type, result: 'dropped' });
+      return false;
+    }
     try {
       await this.o.client.create(coreResources.event, event);
       this.o.metrics?.events.inc({ type: event.type, result: 'emitted' });
       return true;
     } catch (err) {
+      if (isNamespaceTerminating(err)) {
+        // Events queued for the objects of a namespace being deleted can never be stored: drop the rest of them
+        // instead of sending each to be refused.
+        this.terminating.set(namespace, this.o.now());
+        this.o.metrics?.events.inc({ type: event.type, result: 'dropped' });
+        return false;
+      }
       this.o.metrics?.events.inc({ type: event.type, result: 'failed' });
       this.o.logger.debug({ err, reason: event.reason }, 'could not record an event');
       return false;
@@ -217,6 +233,15 @@ export class EventRecorder {
       },
       undefined,
     );
+  }
+
+  /** A namespace is taken as going away for one window; one recreated under the same name gets Events after it. */
+  private isTerminating(namespace: string): boolean {
+    const since = this.terminating.get(namespace);
+    if (since === undefined) return false;
+    if (this.o.now() - since < TERMINATING_MEMORY_MS) return true;
+    this.terminating.delete(namespace);
+    return false;
   }
 
   private bucketFor(uid: string): TokenBucket {

@@ -28,11 +28,14 @@ export class ApiError extends Error {
   readonly code: number;
   /** The Status reason (`NotFound`, `Conflict`, `AlreadyExists`, …) or `ConnectionFailed`. */
   readonly reason: string;
-  constructor(code: number, reason: string, message: string, options?: ErrorOptions) {
+  /** The reasons of the Status's `details.causes` (`NamespaceTerminating`, `FieldValueInvalid`, …). */
+  readonly causes: readonly string[];
+  constructor(code: number, reason: string, message: string, options?: ErrorOptions & { causes?: string[] }) {
     super(message, options);
     this.name = 'ApiError';
     this.code = code;
     this.reason = reason;
+    this.causes = options?.causes ?? [];
   }
 }
 
@@ -44,6 +47,10 @@ export function isConflict(err: unknown): boolean {
 }
 export function isAlreadyExists(err: unknown): boolean {
   return err instanceof ApiError && err.code === 409 && err.reason === 'AlreadyExists';
+}
+/** A 403 from namespace lifecycle admission: nothing new may be created in a namespace that is going away. */
+export function isNamespaceTerminating(err: unknown): boolean {
+  return err instanceof ApiError && err.code === 403 && err.causes.includes('NamespaceTerminating');
 }
 
 export interface RequestObserver {
@@ -311,12 +318,18 @@ function withTypeMeta(resource: ResourceRef, obj: KubeObject): KubeObject {
 function errorFrom(method: string, path: string, code: number, text: string): ApiError {
   let reason = '';
   let message = text.slice(0, 500);
+  let causes: string[] = [];
   try {
-    const status = JSON.parse(text) as { reason?: string; message?: string };
+    const status = JSON.parse(text) as {
+      reason?: string;
+      message?: string;
+      details?: { causes?: { reason?: string }[] };
+    };
     reason = status.reason ?? '';
     message = status.message ?? message;
+    causes = (status.details?.causes ?? []).flatMap((c) => (c.reason ? [c.reason] : []));
   } catch {
     // Not a Status object: keep the (truncated) text.
   }
-  return new ApiError(code, reason || `HTTP${code}`, `${method} ${path}: ${code} ${message}`);
+  return new ApiError(code, reason || `HTTP${code}`, `${method} ${path}: ${code} ${message}`, { causes });
 }
