@@ -1,14 +1,21 @@
 #!/usr/bin/env bash
-# Builds kube-apiserver, kube-controller-manager, kubectl, etcd and helm from the Go module proxy into a
-# per-version cache outside the repository, and rebuilds only when a cached binary reports another version.
-# Prints the cache directories as shell assignments (KUBE_BIN_DIR=..., ETCD_BIN_DIR=..., HELM_BIN_DIR=...)
-# on its last lines.
+# Builds the test environment's binaries from the Go module proxy into a per-version cache outside the
+# repository, and rebuilds only what is missing or reports another version:
+#   control plane  kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, etcd, helm
+#   node           kubelet, kube-proxy, containerd (+ shim, ctr), runc, CNI plugins, CoreDNS
+# Prints the cache directories as shell assignments (KUBE_BIN_DIR=..., ETCD_BIN_DIR=..., HELM_BIN_DIR=...,
+# CONTAINERD_BIN_DIR=..., RUNC_BIN_DIR=..., CNI_BIN_DIR=..., COREDNS_BIN_DIR=...) on its last lines.
+# `build.sh control-plane` builds only the first group.
 set -euo pipefail
 export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-buildvcs=false
 K8S_VERSION=1.36.3 K8S_MINOR=36 ETCD_VERSION=3.6.14 HELM_VERSION=4.3.1
+CONTAINERD_VERSION=2.4.2 RUNC_VERSION=1.5.3 CNI_VERSION=1.10.0 COREDNS_VERSION=1.15.0
 ROOT=$(cd "$(dirname "$0")" && pwd)
 CACHE="${WARREN_TESTBINS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/warren-testbins}"
 KDIR="$CACHE/k8s-v$K8S_VERSION" EDIR="$CACHE/etcd-v$ETCD_VERSION" HDIR="$CACHE/helm-v$HELM_VERSION"
+CDIR="$CACHE/containerd-v$CONTAINERD_VERSION" RDIR="$CACHE/runc-v$RUNC_VERSION"
+NDIR="$CACHE/cni-v$CNI_VERSION" DDIR="$CACHE/coredns-v$COREDNS_VERSION"
+WHAT="${1:-all}"
 
 need_go() {
   if ! command -v go >/dev/null 2>&1; then
@@ -16,7 +23,7 @@ need_go() {
     exit 1
   fi
 }
-mkdir -p "$KDIR" "$EDIR" "$HDIR"
+mkdir -p "$KDIR" "$EDIR" "$HDIR" "$CDIR" "$RDIR" "$NDIR" "$DDIR"
 # One build at a time: a test run that starts while a build is going waits for it instead of building too.
 exec 9>"$CACHE/.build.lock"
 if ! flock -n 9; then
@@ -29,16 +36,20 @@ fi
 # which rebuilt a warm cache at random.
 reports() { local expected=$1 out; shift; out=$("$@" 2>/dev/null) || return 1; [[ $out == *"$expected"* ]]; }
 stamped() { reports "$2" "$1" --version; }
+# A binary that prints no version of its own is built together with a stamp file naming the version.
+built() { local dir=$1 version=$2; shift 2; [[ $(cat "$dir/.version" 2>/dev/null) == "$version" ]] || return 1
+  for bin in "$@"; do [[ -x $dir/$bin ]] || return 1; done; }
+stamp() { echo "$2" >"$1/.version"; }
+LDF="-s -w"
+for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+  LDF="$LDF -X $p.gitVersion=v$K8S_VERSION -X $p.gitMajor=1 -X $p.gitMinor=$K8S_MINOR"
+  LDF="$LDF -X $p.gitTreeState=clean -X $p.buildDate=1970-01-01T00:00:00Z"
+done
 if ! stamped "$KDIR/kube-apiserver" "Kubernetes v$K8S_VERSION" ||
    ! stamped "$KDIR/kube-controller-manager" "Kubernetes v$K8S_VERSION" ||
    ! reports "Client Version: v$K8S_VERSION" "$KDIR/kubectl" version --client; then
   need_go
   echo "building kube-apiserver, kube-controller-manager and kubectl v$K8S_VERSION into $KDIR (the first build takes a while)" >&2
-  LDF="-s -w"
-  for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
-    LDF="$LDF -X $p.gitVersion=v$K8S_VERSION -X $p.gitMajor=1 -X $p.gitMinor=$K8S_MINOR"
-    LDF="$LDF -X $p.gitTreeState=clean -X $p.buildDate=1970-01-01T00:00:00Z"
-  done
   (cd "$ROOT/kube" && go build -trimpath -ldflags "$LDF" -o "$KDIR/" \
     ./cmd/kube-apiserver ./cmd/kube-controller-manager ./cmd/kubectl)
 fi
@@ -53,6 +64,55 @@ if ! reports "v$HELM_VERSION" "$HDIR/helm" version --template '{{.Version}}'; th
   (cd "$ROOT/helm" && go build -trimpath -o "$HDIR/helm" \
     -ldflags "-s -w -X helm.sh/helm/v4/internal/version.version=v$HELM_VERSION -X helm.sh/helm/v4/internal/version.gitTreeState=clean" \
     ./cmd/helm)
+fi
+if [[ $WHAT != control-plane ]]; then
+  if ! stamped "$KDIR/kube-scheduler" "Kubernetes v$K8S_VERSION" ||
+     ! stamped "$KDIR/kubelet" "Kubernetes v$K8S_VERSION" ||
+     ! stamped "$KDIR/kube-proxy" "Kubernetes v$K8S_VERSION"; then
+    need_go
+    echo "building kube-scheduler, kubelet and kube-proxy v$K8S_VERSION into $KDIR" >&2
+    (cd "$ROOT/kube" && go build -trimpath -ldflags "$LDF" -o "$KDIR/" \
+      ./cmd/kube-scheduler ./cmd/kubelet ./cmd/kube-proxy)
+  fi
+  if ! built "$CDIR" "$CONTAINERD_VERSION" containerd containerd-shim-runc-v2 ctr; then
+    need_go
+    echo "building containerd v$CONTAINERD_VERSION into $CDIR" >&2
+    (cd "$ROOT/containerd" && go build -trimpath -tags "no_btrfs no_devmapper no_zfs" -o "$CDIR/" \
+      -ldflags "-s -w -X github.com/containerd/containerd/v2/version.Version=v$CONTAINERD_VERSION" \
+      github.com/containerd/containerd/v2/cmd/containerd \
+      github.com/containerd/containerd/v2/cmd/containerd-shim-runc-v2 \
+      github.com/containerd/containerd/v2/cmd/ctr)
+    stamp "$CDIR" "$CONTAINERD_VERSION"
+  fi
+  if ! built "$RDIR" "$RUNC_VERSION" runc; then
+    need_go
+    # runc needs cgo and libseccomp (Debian's libseccomp-dev); its default libpathrs tag needs a Rust library.
+    echo "building runc v$RUNC_VERSION into $RDIR" >&2
+    (cd "$ROOT/runc" && CGO_ENABLED=1 go build -trimpath -tags "seccomp urfave_cli_no_docs" -o "$RDIR/runc" \
+      -ldflags "-s -w -X main.version=$RUNC_VERSION" github.com/opencontainers/runc)
+    stamp "$RDIR" "$RUNC_VERSION"
+  fi
+  if ! built "$NDIR" "$CNI_VERSION" bridge host-local loopback portmap; then
+    need_go
+    echo "building the CNI plugins v$CNI_VERSION into $NDIR" >&2
+    (cd "$ROOT/cni" && go build -trimpath -o "$NDIR/" \
+      -ldflags "-s -w -X github.com/containernetworking/plugins/pkg/utils/buildversion.BuildVersion=v$CNI_VERSION" \
+      github.com/containernetworking/plugins/plugins/ipam/host-local \
+      github.com/containernetworking/plugins/plugins/main/bridge \
+      github.com/containernetworking/plugins/plugins/main/loopback \
+      github.com/containernetworking/plugins/plugins/meta/portmap)
+    stamp "$NDIR" "$CNI_VERSION"
+  fi
+  if ! built "$DDIR" "$COREDNS_VERSION" coredns; then
+    need_go
+    echo "building CoreDNS v$COREDNS_VERSION into $DDIR" >&2
+    (cd "$ROOT/coredns" && go build -trimpath -o "$DDIR/coredns" -ldflags "-s -w" github.com/coredns/coredns)
+    stamp "$DDIR" "$COREDNS_VERSION"
+  fi
+  echo "CONTAINERD_BIN_DIR=$CDIR"
+  echo "RUNC_BIN_DIR=$RDIR"
+  echo "CNI_BIN_DIR=$NDIR"
+  echo "COREDNS_BIN_DIR=$DDIR"
 fi
 echo "KUBE_BIN_DIR=$KDIR"
 echo "ETCD_BIN_DIR=$EDIR"
