@@ -133,8 +133,7 @@ async function listClaims(client: KubeClient, cluster: RabbitmqCluster): Promise
 }
 
 /** On deletion: pods stop at once instead of waiting for quorum queues that are going away with them. */
-async function skipPreStopChecks(client: KubeClient, cluster: RabbitmqCluster): Promise<void> {
-  const { namespace, name } = identity(cluster);
+async function skipPreStopChecks(client: KubeClient, { namespace, name }: ObjectKey): Promise<void> {
   const pods = await client.list<Raw>(resources.pod, { namespace, labelSelector: `${nameLabel}=${name}` });
   for (const pod of pods.items as V1Pod[]) {
     if (pod.metadata?.labels?.[skipPreStopChecksLabel] === 'true') continue;
@@ -315,28 +314,29 @@ export async function reconcileCluster(
     return undefined;
   }
   const now = options.now?.() ?? new Date();
-  const parsed = parseRabbitmqCluster(raw);
-  if (!parsed.success) {
-    // The API server validates too; this only happens with a CRD older than the operator.
-    const conditions = setCondition(
-      (raw.status as { conditions?: Condition[] } | undefined)?.conditions,
-      { type: 'ReconcileSuccess', status: 'False', reason: 'InvalidSpec', message: parsed.message },
-      raw.metadata.generation,
-      now,
-    );
-    await writeStatus(options.client, clusterResource, raw, { ...(raw.status ?? {}), conditions });
-    return undefined;
-  }
-  const cluster = parsed.object;
-
+  // Deletion reads nothing but the name: a spec that no longer parses (a CRD older or newer than the operator)
+  // must not keep the cluster Terminating.
   const finalizer = await handleFinalizer(options.client, clusterResource, raw, clusterFinalizer, () =>
-    skipPreStopChecks(options.client, cluster),
+    skipPreStopChecks(options.client, key),
   );
   if (finalizer.deleting) {
     options.certificateExpiry?.forget(key);
     return undefined;
   }
   const current = finalizer.obj;
+  const parsed = parseRabbitmqCluster(current);
+  if (!parsed.success) {
+    // The API server validates too; this only happens with a CRD older than the operator.
+    const conditions = setCondition(
+      (current.status as { conditions?: Condition[] } | undefined)?.conditions,
+      { type: 'ReconcileSuccess', status: 'False', reason: 'InvalidSpec', message: parsed.message },
+      current.metadata.generation,
+      now,
+    );
+    await writeStatus(options.client, clusterResource, current, { ...(current.status ?? {}), conditions });
+    return undefined;
+  }
+  const cluster = parsed.object;
 
   const names = childNames(cluster);
   const stsKey = { namespace: identity(cluster).namespace, name: names.statefulSet };
