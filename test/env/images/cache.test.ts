@@ -132,6 +132,13 @@ describe('A cache entry', () => {
     assert.equal(existsSync(join(root, 'thing', hash(3).slice(0, 32))), false);
   });
 
+  it('removes what an interrupted build left when it builds another entry of the kind', async () => {
+    const interrupted = join(root, 'thing', hash(4).slice(0, 32));
+    mkdirSync(join(interrupted, 'rootfs'), { recursive: true });
+    await cachedEntry('thing', hash(5), () => Promise.resolve({}), { root });
+    assert.equal(existsSync(interrupted), false);
+  });
+
   it('keeps only the most recently used entries of a kind', async () => {
     for (let n = 10; n < 15; n++) {
       await cachedEntry('pruned', hash(n), () => Promise.resolve({}), { root });

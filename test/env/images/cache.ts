@@ -90,7 +90,7 @@ export async function withLock<T>(
       continue;
     }
     if (!announced) {
-      log(`waiting for another build of ${what} (pid ${holder.pid}, lock ${path})`);
+      log(`waiting for the build of ${what} under way in pid ${holder.pid} (lock ${path})`);
       announced = true;
     }
     await sleep(LOCK_POLL_MS);
@@ -173,13 +173,18 @@ export async function cachedEntry<M>(
   );
 }
 
+/** Runs under the kind's lock, so an entry without metadata is one whose build was interrupted. */
 function pruneKind(kindDir: string, keep: string): void {
-  const entries = readdirSync(kindDir)
-    .map((name) => join(kindDir, name))
-    .filter((dir) => dir !== keep && existsSync(join(dir, 'metadata.json')))
-    .map((dir) => ({ dir, used: statSync(join(dir, 'metadata.json')).mtimeMs }))
-    .sort((a, b) => b.used - a.used);
-  for (const { dir } of entries.slice(KEEP_PER_KIND - 1)) rmSync(dir, { recursive: true, force: true });
+  const complete: { dir: string; used: number }[] = [];
+  for (const name of readdirSync(kindDir)) {
+    const dir = join(kindDir, name);
+    if (dir === keep) continue;
+    const metadata = join(dir, 'metadata.json');
+    if (existsSync(metadata)) complete.push({ dir, used: statSync(metadata).mtimeMs });
+    else rmSync(dir, { recursive: true, force: true });
+  }
+  complete.sort((a, b) => b.used - a.used);
+  for (const { dir } of complete.slice(KEEP_PER_KIND - 1)) rmSync(dir, { recursive: true, force: true });
 }
 
 /** True when path is a file of exactly that many bytes (a cached archive that is still whole). */
