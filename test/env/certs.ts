@@ -1,6 +1,7 @@
 // Certificates and the admin kubeconfig of a test control plane.
 //
-//   generateCertificates(dir)  writes ca.{crt,key}, apiserver.{crt,key} (127.0.0.1 and localhost),
+//   generateCertificates(dir, extraNames?)
+//                              writes ca.{crt,key}, apiserver.{crt,key} (127.0.0.1, localhost and extraNames),
 //                              admin.{crt,key} (system:masters) and the service-account key pair sa.{key,pub}
 //                              with openssl; returns the paths.
 //   adminKubeconfig({...})     the kubeconfig text (pure).
@@ -27,7 +28,13 @@ export interface CertificatePaths {
 const EC_KEY = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
 const DAYS = '7';
 
-export function generateCertificates(dir: string): CertificatePaths {
+/** Names the API server's certificate carries besides 127.0.0.1 and localhost. */
+export interface ServerNames {
+  ips: readonly string[];
+  dns: readonly string[];
+}
+
+export function generateCertificates(dir: string, extraNames?: ServerNames): CertificatePaths {
   if (findExecutable('openssl') === null) {
     throw new TestEnvError(
       'openssl is not installed: install it with `sudo apt-get install openssl` and run again.',
@@ -64,8 +71,14 @@ export function generateCertificates(dir: string): CertificatePaths {
     '-subj',
     '/CN=warren-test-ca',
   );
+  const names = [
+    'IP:127.0.0.1',
+    'DNS:localhost',
+    ...(extraNames?.ips ?? []).map((ip) => `IP:${ip}`),
+    ...(extraNames?.dns ?? []).map((name) => `DNS:${name}`),
+  ];
   sign('apiserver', '/CN=localhost', [
-    'subjectAltName=IP:127.0.0.1,DNS:localhost',
+    `subjectAltName=${names.join(',')}`,
     'extendedKeyUsage=serverAuth',
     'keyUsage=digitalSignature,keyEncipherment',
   ]);

@@ -1,11 +1,15 @@
 // npm run testenv -- up|down|status
 //
-//   up      starts a control plane (CRDs from crds/ installed) and a RabbitMQ node that keep running after the
-//           command returns, builds the control-plane binaries first if they are missing, and writes
-//           .testenv/env (`. .testenv/env` exports KUBECONFIG, RABBITMQ_MANAGEMENT_URL, RABBITMQ_AMQP_URL,
-//           RABBITMQ_USERNAME, RABBITMQ_PASSWORD, WARREN_TESTENV_DIR and puts the built kubectl first on PATH).
-//           When an environment is already up it only reports it.
-//   down    stops every process recorded under .testenv/ by its PID, newest first, and removes .testenv/.
+//   up      starts a control plane (CRDs from crds/ installed), a RabbitMQ node and, where this machine can run
+//           one, the test node (kubelet, containerd, scheduler, kube-proxy, CoreDNS; node/node.ts) that keep
+//           running after the command returns; builds the binaries and images first if they are missing, and
+//           writes .testenv/env (`. .testenv/env` exports KUBECONFIG, RABBITMQ_MANAGEMENT_URL, RABBITMQ_AMQP_URL,
+//           RABBITMQ_USERNAME, RABBITMQ_PASSWORD, WARREN_TESTENV_DIR, WARREN_RABBITMQ_IMAGE,
+//           WARREN_OPERATOR_IMAGE, WARREN_NODE_NAME, WARREN_NODE_IP, and puts the built kubectl first on PATH).
+//           Where no node can run, it says why in one line and starts the rest. When an environment is already
+//           up it only reports it.
+//   down    takes the node down (containers, mounts, cgroups, bridge, nftables), stops every process recorded
+//           under .testenv/ by its PID, newest first, and removes .testenv/.
 //           Processes started later on the environment (an operator run by the demo) are included when they
 //           were recorded with recordProcess(pid, name) from test/env/process.ts.
 //   status  lists the recorded processes and whether each still runs (exit code 1 when not fully up).
@@ -18,11 +22,13 @@ import { startControlPlane } from './control-plane.ts';
 import { envFile, stopEnvironment, stopOnExit, type EnvFileValues } from './environment.ts';
 import { defaultEnvDir, findRecords, isRunning, TestEnvError } from './process.ts';
 import { startRabbitmq } from './rabbitmq.ts';
+import { planTestNode, startTestNode, type TestNodeVars } from './node/node.ts';
 
 interface State extends EnvFileValues {
   apiServerUrl: string;
   nodeName: string;
   ports: Record<string, Record<string, number>>;
+  node: TestNodeVars & { startSeconds?: number };
 }
 
 const envDir = defaultEnvDir();
@@ -51,7 +57,10 @@ function report(state: State, headline: string): void {
       headline,
       `  kube-apiserver  ${state.apiServerUrl}   (KUBECONFIG=${state.kubeconfigPath})`,
       `  RabbitMQ        ${state.managementUrl}  amqp://127.0.0.1:${state.ports.rabbitmq?.amqp ?? '?'}  node ${state.nodeName}`,
-      `  logs            ${envDir}/{control-plane,rabbitmq}/*.log`,
+      state.node.WARREN_NODE_NAME
+        ? `  node            ${state.node.WARREN_NODE_NAME} at ${state.node.WARREN_NODE_IP ?? '?'}, images ${state.node.WARREN_RABBITMQ_IMAGE ?? '?'} ${state.node.WARREN_OPERATOR_IMAGE ?? '?'}`
+        : `  node            none: ${state.node.WARREN_NODE_UNAVAILABLE ?? 'unknown'}`,
+      `  logs            ${envDir}/{control-plane,rabbitmq,node}/*.log`,
       `Use it with: . ${envFilePath}`,
       '',
     ].join('\n'),
@@ -76,13 +85,33 @@ async function up(): Promise<void> {
   const started = Date.now();
   // Until `up` succeeds, an interrupted or failed start leaves nothing running.
   const cancelSafetyNet = stopOnExit(envDir);
+  const { unavailable } = planTestNode();
+  if (unavailable) process.stderr.write(`No test node: ${unavailable}.\n`);
   const [cp, rmq] = await Promise.allSettled([
-    startControlPlane({ dir: join(envDir, 'control-plane') }),
+    startControlPlane({ dir: join(envDir, 'control-plane'), forNode: unavailable === undefined }),
     startRabbitmq({ dir: join(envDir, 'rabbitmq') }),
   ]);
   if (cp.status === 'rejected' || rmq.status === 'rejected') {
     await stopEnvironment(envDir);
     throw cp.status === 'rejected' ? cp.reason : (rmq as PromiseRejectedResult).reason;
+  }
+  let node: State['node'] = { WARREN_NODE_UNAVAILABLE: unavailable };
+  if (!unavailable) {
+    try {
+      const started = await startTestNode({
+        dir: join(envDir, 'node'),
+        controlPlane: {
+          kubeconfigPath: cp.value.kubeconfigPath,
+          apiServerPort: cp.value.ports.apiServer,
+          kubectl: cp.value.kubectl,
+        },
+        relayPorts: [rmq.value.ports.management, rmq.value.ports.amqp],
+      });
+      node = { ...started.vars, startSeconds: started.node.startSeconds };
+    } catch (err) {
+      await stopEnvironment(envDir);
+      throw err;
+    }
   }
   cancelSafetyNet();
   const state: State = {
@@ -95,6 +124,7 @@ async function up(): Promise<void> {
     nodeName: rmq.value.nodeName,
     kubeBinDir: bins.kubeBinDir,
     ports: { controlPlane: { ...cp.value.ports }, rabbitmq: { ...rmq.value.ports } },
+    node,
   };
   writeFileSync(statePath, JSON.stringify(state, null, 2) + '\n', { mode: 0o600 });
   writeFileSync(envFilePath, envFile(state, envDir), { mode: 0o600 });

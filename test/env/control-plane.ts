@@ -9,7 +9,10 @@
 //
 // Order: etcd, kube-apiserver, then the CRDs from crdDir (default: the repository's crds/; null for none)
 // until Established, then kube-controller-manager, so its garbage collector discovers the CRD kinds at start.
-// There is no scheduler and no kubelet: pods stay Pending unless a test writes their status.
+// With `forNode: true` the plane is ready for the test node (node/node.ts) to join it: the API server's
+// certificate also names the `kubernetes` Service, pods get their service account tokens, the API server calls
+// kubelets at their InternalIP, and the controllers a node needs (endpoints, volumes) run. Without it there is no
+// scheduler and no kubelet: pods stay Pending unless a test writes their status.
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,6 +21,7 @@ import { promisify } from 'node:util';
 import { ensureBinaries, type Binaries } from './binaries.ts';
 import { generateCertificates, writeAdminKubeconfig, type CertificatePaths } from './certs.ts';
 import { freePorts, httpGet } from './net.ts';
+import { API_SERVER_NAMES } from './node/config.ts';
 import { failedOnPortInUse, spawnLogged, TestEnvError, waitUntil, type ManagedProcess } from './process.ts';
 
 export const DEFAULT_CONTROLLERS = [
@@ -30,6 +34,18 @@ export const DEFAULT_CONTROLLERS = [
   'deployment-controller',
 ] as const;
 
+/** What a node needs on top: Service endpoints for pods and DNS, and claims bound to provisioned volumes. */
+export const NODE_CONTROLLERS = [
+  'endpoints-controller',
+  'endpointslice-controller',
+  'endpointslice-mirroring-controller',
+  'persistentvolume-binder-controller',
+  'persistentvolume-protection-controller',
+  'persistentvolumeclaim-protection-controller',
+  'pod-garbage-collector-controller',
+  'disruption-controller',
+] as const;
+
 export interface ControlPlaneOptions {
   /** Directory of CRD YAML files to install before kube-controller-manager starts; null installs none. */
   crdDir?: string | null;
@@ -40,6 +56,8 @@ export interface ControlPlaneOptions {
   dir?: string;
   /** Per component (default 90 s). */
   timeoutMs?: number;
+  /** Prepare for the test node to join (see the top of this file). */
+  forNode?: boolean;
 }
 
 export interface ControlPlanePorts {
@@ -71,7 +89,8 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
   const ownDir = options.dir === undefined;
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'warren-controlplane-'));
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const certs = generateCertificates(dir);
+  const forNode = options.forNode ?? false;
+  const certs = generateCertificates(dir, forNode ? API_SERVER_NAMES : undefined);
   const crdDir = options.crdDir === undefined ? REPO_CRD_DIR : options.crdDir;
   const timeoutMs = options.timeoutMs ?? 90_000;
 
@@ -83,12 +102,13 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       apiServer: apiServer!,
       controllerManager: controllerManager!,
     };
-    const plane = new ControlPlane(bins, certs, dir, ports, timeoutMs, ownDir);
+    const plane = new ControlPlane(bins, certs, dir, ports, timeoutMs, ownDir, forNode);
     try {
       await plane.start(
         crdDir,
         options.controllerManager ?? true,
-        options.controllers ?? DEFAULT_CONTROLLERS,
+        options.controllers ??
+          (forNode ? [...DEFAULT_CONTROLLERS, ...NODE_CONTROLLERS] : DEFAULT_CONTROLLERS),
       );
       return plane.handle();
     } catch (err) {
@@ -112,6 +132,7 @@ class ControlPlane {
   readonly #kubeconfigPath: string;
   readonly #kubeconfig: string;
   readonly #ownDir: boolean;
+  readonly #forNode: boolean;
   #etcd: ManagedProcess | undefined;
   #apiServer: ManagedProcess | undefined;
   #controllerManager: ManagedProcess | undefined;
@@ -123,8 +144,10 @@ class ControlPlane {
     ports: ControlPlanePorts,
     timeoutMs: number,
     ownDir: boolean,
+    forNode: boolean,
   ) {
     this.#ownDir = ownDir;
+    this.#forNode = forNode;
     this.#bins = bins;
     this.#certs = certs;
     this.#dir = dir;
@@ -200,8 +223,12 @@ class ControlPlane {
         '--authorization-mode=RBAC',
         '--service-cluster-ip-range=10.0.0.0/24',
         '--allow-privileged=true',
-        // As envtest: pods are admitted before their namespace's default ServiceAccount exists.
-        '--disable-admission-plugins=ServiceAccount',
+        ...(this.#forNode
+          ? // Pods that run get their service account token; the kubelet is called at the node's bridge address;
+            // a namespace can keep its pods off the node (tests that play the kubelet) with PodNodeSelector.
+            ['--kubelet-preferred-address-types=InternalIP', '--enable-admission-plugins=PodNodeSelector']
+          : // As envtest: pods are admitted before their namespace's default ServiceAccount exists.
+            ['--disable-admission-plugins=ServiceAccount']),
         `--service-account-issuer=https://127.0.0.1:${port}/`,
         `--service-account-key-file=${c.serviceAccountPublicKey}`,
         `--service-account-signing-key-file=${c.serviceAccountKey}`,

@@ -1,14 +1,18 @@
 // Whole-environment helpers shared by the global setup and the CLI.
 //
-//   stopEnvironment(dir)  stops every process recorded under dir (newest first) and forgets its records.
+//   stopEnvironment(dir)  takes down a test node under dir (node/teardown.ts), then stops every other process
+//                         recorded under dir (newest first) and forgets its records.
 //   envFile(values, dir)  the shell file that `npm run testenv -- up` writes to .testenv/env (pure).
 //   stopOnExit(dir)       last resort for an interrupted run: when this process exits or is told to stop before
 //                         the normal teardown, SIGTERM whatever is still recorded under dir.
 import { rmSync } from 'node:fs';
 import { findRecords, signalProcess, stopProcess } from './process.ts';
+import { findNodeDirs, teardownNode } from './node/teardown.ts';
 
 export async function stopEnvironment(dir: string): Promise<string[]> {
   const stopped: string[] = [];
+  // The node before the control plane: its containers go while its runtime can still stop them.
+  for (const nodeDir of findNodeDirs(dir)) stopped.push(...(await teardownNode(nodeDir)));
   for (const { path, record } of findRecords(dir)) {
     await stopProcess(record);
     rmSync(path, { force: true });
@@ -46,6 +50,8 @@ export interface EnvFileValues {
   username: string;
   password: string;
   kubeBinDir: string;
+  /** The test node's WARREN_* variables (node/node.ts), exported as they are. */
+  node?: { [key: string]: string | number | undefined };
 }
 
 /** The text of .testenv/env: `export` lines a POSIX shell sources to use the environment in dir. */
@@ -57,6 +63,9 @@ export function envFile(state: EnvFileValues, dir: string): string {
     ['RABBITMQ_USERNAME', state.username],
     ['RABBITMQ_PASSWORD', state.password],
     ['WARREN_TESTENV_DIR', dir],
+    ...Object.entries(state.node ?? {}).filter(
+      (entry): entry is [string, string] => entry[0].startsWith('WARREN_') && typeof entry[1] === 'string',
+    ),
   ];
   return [
     '# Written by `npm run testenv -- up`; stop the environment with `npm run testenv -- down`.',

@@ -6,9 +6,12 @@
 //   kubeConfig()            a KubeConfig for the admin user of the control plane
 //   apiServer()             the same, as the ApiServerAccess a KubeClient or Manager takes
 //   clusterCa(kc)           the PEM of the CA a KubeConfig trusts for its current cluster
-//   createNamespace(prefix, kc?)
+//   createNamespace(prefix, kc?, { node? })
 //                           creates a namespace with a unique name starting with prefix and returns the name;
-//                           on the shared control plane, or on the one kc points at (a test's own)
+//                           on the shared control plane, or on the one kc points at (a test's own). Its pods are
+//                           kept off the test node (a test plays the kubelet for them) unless node is true
+//   testNode()              { name, ip, rabbitmqImage, operatorImage } of the test node, or { skip: why } where
+//                           none runs: `describe('…', { skip: testNode().skip }, …)`
 //   eventually(what, check) polls check() (sync or async) until it returns a value (not undefined or false) and
 //                           returns it; fails after 60 s (a bound on failure, not a timing assertion)
 //
@@ -69,17 +72,55 @@ export function apiServer(): ApiServerAccess {
   return accessFromKubeConfig(kubeConfig());
 }
 
-export async function createNamespace(prefix: string, kc: KubeConfig = kubeConfig()): Promise<string> {
+/** The namespace annotation (PodNodeSelector admission) that keeps pods off every node: no node has the label. */
+export const OFF_NODE_SELECTOR = {
+  'scheduler.alpha.kubernetes.io/node-selector': 'warren.dev/test-node=none',
+};
+
+export async function createNamespace(
+  prefix: string,
+  kc: KubeConfig = kubeConfig(),
+  options: { node?: boolean } = {},
+): Promise<string> {
   const base = prefix
     .toLowerCase()
     .replace(/[^a-z0-9-]+/g, '-')
     .replace(/^-+|-+$/g, '')
     .slice(0, 50);
   const name = `${base || 'test'}-${randomBytes(4).toString('hex')}`;
-  await kc
-    .makeApiClient(CoreV1Api)
-    .createNamespace({ body: { metadata: { name, labels: { 'warren.dev/test': 'true' } } } });
+  await kc.makeApiClient(CoreV1Api).createNamespace({
+    body: {
+      metadata: {
+        name,
+        labels: { 'warren.dev/test': 'true' },
+        annotations: options.node ? {} : OFF_NODE_SELECTOR,
+      },
+    },
+  });
   return name;
+}
+
+export interface TestNode {
+  name: string;
+  ip: string;
+  rabbitmqImage: string;
+  operatorImage: string;
+  /** Set where no node runs: what node:test prints as the reason for skipping. */
+  skip?: string;
+}
+
+export function testNode(): TestNode {
+  const env = process.env;
+  if (!env.WARREN_NODE_NAME) {
+    const why = env.WARREN_NODE_UNAVAILABLE ?? 'the test environment has no node';
+    return { name: '', ip: '', rabbitmqImage: '', operatorImage: '', skip: `skipped: ${why}` };
+  }
+  return {
+    name: env.WARREN_NODE_NAME,
+    ip: env.WARREN_NODE_IP ?? '',
+    rabbitmqImage: env.WARREN_RABBITMQ_IMAGE ?? '',
+    operatorImage: env.WARREN_OPERATOR_IMAGE ?? '',
+  };
 }
 
 export async function eventually<T>(
