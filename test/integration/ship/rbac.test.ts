@@ -14,7 +14,7 @@ import { parse, stringify } from 'yaml';
 import { freePorts } from '../../env/net.ts';
 import { logTail, spawnLogged, type ManagedProcess } from '../../env/process.ts';
 import { mountServiceAccount, type MountedServiceAccount } from '../../env/service-account.ts';
-import { clusterCa, kubeConfig } from '../../env/shared.ts';
+import { clusterCa, kubeConfig, OFF_NODE_SELECTOR } from '../../env/shared.ts';
 import { kinds } from '../../../src/api/kinds.ts';
 import { template, repoRoot, type Manifest } from './helm.ts';
 
@@ -167,6 +167,9 @@ describe('Operator RBAC as rendered by the chart', () => {
     dir = mkdtempSync(join(tmpdir(), 'warren-rbac-'));
     kubectl(['create', 'namespace', systemNamespace]);
     kubectl(['create', 'namespace', appNamespace]);
+    // The cluster's pods are only created here, never run: keep them off the test node.
+    const [annotation, selector] = Object.entries(OFF_NODE_SELECTOR)[0]!;
+    kubectl(['annotate', 'namespace', appNamespace, `${annotation}=${selector}`]);
     const rendered = template([], systemNamespace);
     rbacObjects = rendered.filter((m) =>
       ['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding'].includes(m.kind),
