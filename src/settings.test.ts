@@ -64,6 +64,19 @@ describe('Operator settings', () => {
     );
   });
 
+  it('bound the reconcile timeout', () => {
+    assert.equal(loadSettings({}, []).reconcileTimeout, 120_000);
+    assert.equal(loadSettings({ RECONCILE_TIMEOUT: '5m' }, []).reconcileTimeout, 300_000);
+    assert.throws(
+      () => loadSettings({ RECONCILE_TIMEOUT: '0' }, []),
+      /RECONCILE_TIMEOUT="0": must be at least 1s/,
+    );
+    assert.throws(
+      () => loadSettings({}, ['--reconcile-timeout=2h']),
+      /--reconcile-timeout="2h": must be at most 1h/,
+    );
+  });
+
   it('parse durations and map field names', () => {
     assert.equal(parseDuration('500ms'), 500);
     assert.equal(parseDuration('2m'), 120_000);

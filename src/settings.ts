@@ -39,6 +39,15 @@ const duration = (fallback: string) =>
     })
     .pipe(z.number().nonnegative());
 
+/** A duration that must lie within [min, max], all written like `30s`. */
+const boundedDuration = (fallback: string, min: string, max: string) =>
+  duration(fallback).pipe(
+    z
+      .number()
+      .min(parseDuration(min), `must be at least ${min}`)
+      .max(parseDuration(max), `must be at most ${max}`),
+  );
+
 const bool = (fallback: boolean) =>
   z
     .union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no'])])
@@ -101,6 +110,11 @@ export const settingsSchema = z.object({
   retryPeriod: duration('2s'),
   /** Time in-flight reconciles, then queued Events, get to finish on shutdown before they are abandoned. */
   gracefulShutdownTimeout: duration('30s'),
+  /**
+   * A reconcile's abort signal fires after this long; the reconcile then counts as failed and is retried with
+   * backoff. Long enough for a broker's definitions export and a write after it (see the check below).
+   */
+  reconcileTimeout: boundedDuration('2m', '1s', '1h'),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** `:8080`, `host:port`, or `0` to turn the metrics server off. */
   metricsBindAddress: z.string().default(':8080'),
