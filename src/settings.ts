@@ -24,20 +24,41 @@ export function parseDuration(text: string): number {
   return total;
 }
 
-const duration = (fallback: string) =>
+const UNIT_BYTES = { Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30 } as const;
+
+/** Bytes of a size written as Kubernetes writes memory (`512Ki`, `32Mi`, `1Gi`, or bare bytes); throws otherwise. */
+export function parseSize(text: string): number {
+  const m = /^(\d+)(Ki|Mi|Gi)?$/.exec(text.trim());
+  if (!m?.[1]) throw new Error(`not a size: "${text}" (examples: 512Ki, 32Mi, 1Gi)`);
+  return Number(m[1]) * (m[2] ? UNIT_BYTES[m[2] as keyof typeof UNIT_BYTES] : 1);
+}
+
+/** A number written as text (`15s`, `32Mi`) and read by `parse`, or given as a number. */
+const written = (parse: (text: string) => number, fallback: string) =>
   z
     .union([z.number(), z.string()])
     .default(fallback)
     .transform((value, ctx) => {
       if (typeof value === 'number') return value;
       try {
-        return parseDuration(value);
+        return parse(value);
       } catch (err) {
         ctx.addIssue({ code: 'custom', message: (err as Error).message });
         return z.NEVER;
       }
-    })
-    .pipe(z.number().nonnegative());
+    });
+
+const duration = (fallback: string) => written(parseDuration, fallback).pipe(z.number().nonnegative());
+
+/** A size in bytes that must lie within [min, max], all written like `32Mi`. */
+const boundedSize = (fallback: string, min: string, max: string) =>
+  written(parseSize, fallback).pipe(
+    z
+      .number()
+      .int()
+      .min(parseSize(min), `must be at least ${min}`)
+      .max(parseSize(max), `must be at most ${max}`),
+  );
 
 /** A duration that must lie within [min, max], all written like `30s`. */
 const boundedDuration = (fallback: string, min: string, max: string) =>
@@ -139,6 +160,39 @@ export const settingsSchema = z.object({
    * its status and an Event. Objects are woken as soon as Warren creates what they wait for.
    */
   dependencyGracePeriod: duration('10s'),
+  /**
+   * Longest one call to a RabbitMQ management API may take in all: connect, headers, the whole body and its
+   * retries. A broker that answers slowly, or a byte at a time, then fails with BrokerTimeout.
+   */
+  managementRequestTimeout: boundedDuration('30s', '1s', '10m'),
+  /**
+   * The same for a definitions export, the bulk read of a broker's topology, which grows with it: 10,000 queues
+   * (with their bindings, exchanges, users and policies) export in 7 to 9 s on a busy 2-core machine.
+   */
+  managementExportTimeout: boundedDuration('60s', '1s', '30m'),
+  /**
+   * Largest management API answer read; past it the request is aborted (BrokerResponseTooLarge). The export
+   * of 10,000 queues is about 4 MiB (425 bytes per queue with its share of the rest), so 32 MiB leaves room for
+   * eight times that. Reading and indexing an export costs about five times its size in heap, and 32 MiB is
+   * about what the chart's 512 MiB memory limit has room for: raise both together.
+   */
+  managementMaxResponseSize: boundedSize('32Mi', '1Mi', '1Gi'),
+});
+
+/** The settings with the checks of values that only make sense together; loadSettings applies it. */
+export const consistentSettingsSchema = settingsSchema.superRefine((settings, ctx) => {
+  // A topology reconcile may read a broker's export and then write; the broker's own deadline, which objects
+  // report in their status, must pass before the reconcile's.
+  const brokerWork = settings.managementExportTimeout + settings.managementRequestTimeout;
+  if (settings.reconcileTimeout <= brokerWork) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['reconcileTimeout'],
+      message:
+        `must be longer than MANAGEMENT_EXPORT_TIMEOUT plus MANAGEMENT_REQUEST_TIMEOUT (${brokerWork / 1000}s), ` +
+        'so that a slow broker is reported as such',
+    });
+  }
 });
 
 export type Settings = z.output<typeof settingsSchema>;
@@ -197,12 +251,17 @@ export function loadSettings(
       source.set(field, envName(field));
     }
   }
-  const parsed = settingsSchema.safeParse(input);
+  const parsed = consistentSettingsSchema.safeParse(input);
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
       const field = String(issue.path[0] ?? '');
       const where = source.get(field) ?? envName(field);
-      const shown = isSensitiveKey(field) ? '[REDACTED]' : JSON.stringify(input[field] ?? '');
+      if (input[field] === undefined) {
+        // Only a check across settings can fault a default: name it as the default.
+        problems.push(`${where} (not set, so its default): ${issue.message}`);
+        continue;
+      }
+      const shown = isSensitiveKey(field) ? '[REDACTED]' : JSON.stringify(input[field]);
       problems.push(`${where}=${shown}: ${issue.message}`);
     }
   }

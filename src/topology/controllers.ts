@@ -97,7 +97,12 @@ export function registerTopologyControllers(manager: Manager, settings: Settings
   const clusters = manager.informer<ClusterObject>(rabbitmqClusterResource);
   const users = manager.informer<TopologyObject>(userResource);
   const connections = new Connections({ client: manager.client, secrets, clusters, log });
-  const clients = new ManagementClientRegistry({ metrics: managementMetrics(manager.registry) });
+  const clients = new ManagementClientRegistry({
+    metrics: managementMetrics(manager.registry),
+    requestTimeoutMs: settings.managementRequestTimeout,
+    exportTimeoutMs: settings.managementExportTimeout,
+    maxResponseBytes: settings.managementMaxResponseSize,
+  });
   const index = new DependencyIndex();
   const controllers = new Map<string, Controller>();
   const wake = (target: string, except?: { controller: string; key: ObjectKey }) => {

@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { Manager } from '../../../src/runtime/manager.ts';
 import { createLogger } from '../../../src/runtime/logger.ts';
-import { settingsSchema } from '../../../src/settings.ts';
+import { consistentSettingsSchema } from '../../../src/settings.ts';
 import { registerTopologyControllers } from '../../../src/topology/controllers.ts';
 import { apiServer, eventually, kubeConfig, testEnv } from '../../env/shared.ts';
 
@@ -32,7 +32,7 @@ export async function startOperator(settings: Record<string, string> = {}): Prom
       callback();
     },
   });
-  const parsed = settingsSchema.parse({
+  const parsed = consistentSettingsSchema.parse({
     leaderElect: 'false',
     metricsBindAddress: '0',
     healthProbeBindAddress: '0',
