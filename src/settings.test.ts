@@ -109,6 +109,15 @@ describe('Operator settings', () => {
     );
   });
 
+  it('cap the reconciles in flight per broker', () => {
+    assert.equal(loadSettings({}, []).maxReconcilesPerBroker, 8);
+    assert.equal(loadSettings({ MAX_RECONCILES_PER_BROKER: '2' }, []).maxReconcilesPerBroker, 2);
+    assert.throws(
+      () => loadSettings({ MAX_RECONCILES_PER_BROKER: '0' }, []),
+      /MAX_RECONCILES_PER_BROKER="0"/,
+    );
+  });
+
   it('refuse a reconcile timeout that a slow broker would reach before its own deadline', () => {
     assert.throws(
       () => loadSettings({ MANAGEMENT_EXPORT_TIMEOUT: '2m' }, []),

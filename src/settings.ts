@@ -156,6 +156,13 @@ export const settingsSchema = z.object({
    */
   topologyWorkers: int(32, 1),
   /**
+   * Topology reconciles talking to one broker at once, across all kinds. The rest wait without holding a worker
+   * and are woken, oldest first, as slots free: a slow or hostile broker holds at most this many workers and the
+   * others serve other brokers. 8 matches the connections of a broker's client, where more requests would only
+   * queue; keep it below TOPOLOGY_WORKERS.
+   */
+  maxReconcilesPerBroker: z.coerce.number().int().min(1).max(1000).default(8),
+  /**
    * How long an object may wait for a dependency (a binding for its queue) before the wait is reported in
    * its status and an Event. Objects are woken as soon as Warren creates what they wait for.
    */

@@ -34,6 +34,7 @@ import {
   type ResourceRef,
 } from '../runtime/resource.ts';
 import type { Settings } from '../settings.ts';
+import { BrokerSlots } from './broker-slots.ts';
 import { Connections, type ClusterObject, type SecretObject } from './connections.ts';
 import { bindingKind } from './kinds/binding.ts';
 import { exchangeKind } from './kinds/exchange.ts';
@@ -149,6 +150,8 @@ export function registerTopologyControllers(manager: Manager, settings: Settings
     index,
     references,
     wake,
+    enqueue: (controller, key) => controllers.get(controller)?.enqueue(key),
+    slots: new BrokerSlots(settings.maxReconcilesPerBroker),
     dependencyGraceMs: settings.dependencyGracePeriod,
   };
 
