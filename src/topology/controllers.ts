@@ -120,6 +120,9 @@ export function registerTopologyControllers(manager: Manager, settings: Settings
 
   const snapshots = new SnapshotCache({
     refreshIntervalMs: settings.brokerRefreshInterval,
+    // Objects parked behind a broker that just failed to answer learn of it at once when woken, instead of
+    // each waiting out a fetch of its own in turn.
+    failureHoldMs: 5_000,
     // Drift: exactly the objects whose broker object changed or vanished behind Warren's back.
     // Objects waiting for one that appeared are woken too.
     onRefresh: ({ brokerId, changes }) => {
