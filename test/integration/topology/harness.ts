@@ -7,7 +7,7 @@ import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@k
 import { Manager } from '../../../src/runtime/manager.ts';
 import { createLogger } from '../../../src/runtime/logger.ts';
 import { consistentSettingsSchema } from '../../../src/settings.ts';
-import { registerTopologyControllers } from '../../../src/topology/controllers.ts';
+import { registerTopologyControllers, type TopologyControllers } from '../../../src/topology/controllers.ts';
 import { apiServer, eventually, kubeConfig, testEnv } from '../../env/shared.ts';
 
 // The shared environment helpers, re-exported so topology tests import everything from here.
@@ -18,6 +18,7 @@ export const version = 'v1alpha1';
 
 export interface Operator {
   manager: Manager;
+  topology: TopologyControllers;
   logs: string[];
   stop(): Promise<void>;
   /** Everything the operator said or wrote: logs, Events and statuses in `namespace`, metrics. */
@@ -47,10 +48,11 @@ export async function startOperator(settings: Record<string, string> = {}): Prom
     settings: parsed,
     logger: createLogger({ level: 'debug', destination }),
   });
-  registerTopologyControllers(manager, parsed);
+  const topology = registerTopologyControllers(manager, parsed);
   await manager.start();
   return {
     manager,
+    topology,
     logs,
     stop: () => manager.stop(),
     output: async (namespace) => {
