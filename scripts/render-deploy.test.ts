@@ -1,8 +1,17 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseAllDocuments } from 'yaml';
-import { renderDeployFiles, staleDeployFiles } from './render-deploy.ts';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parse, parseAllDocuments } from 'yaml';
+import {
+  operatorEnv,
+  renderDeployFiles,
+  repoRoot,
+  staleDeployFiles,
+  type ChartDefaults,
+} from './render-deploy.ts';
 import { watchedNamespaceRules } from '../src/rbac.ts';
+import { loadSettings } from '../src/settings.ts';
 
 describe('Rendered chart and plain manifests', () => {
   it('are up to date with crds/, src/rbac.ts and the chart defaults (run npm run generate when this fails)', async () => {
@@ -15,6 +24,28 @@ describe('Rendered chart and plain manifests', () => {
     const role = doc!.toJS() as { kind: string; rules: unknown };
     assert.equal(role.kind, 'ClusterRole');
     assert.deepEqual(role.rules, watchedNamespaceRules);
+  });
+
+  it('give the operator, by default, the limits it would choose itself, and valid ones', async () => {
+    const values = parse(
+      await readFile(join(repoRoot, 'charts/warren/values.yaml'), 'utf8'),
+    ) as ChartDefaults;
+    const env: Record<string, string> = {};
+    for (const item of operatorEnv(values, [])) {
+      if (typeof item.value === 'string') env[item.name as string] = item.value;
+    }
+    const fromChart = loadSettings(env, []);
+    const own = loadSettings({}, []);
+    for (const field of [
+      'maxConcurrentReconciles',
+      'reconcileTimeout',
+      'managementRequestTimeout',
+      'managementExportTimeout',
+      'managementMaxResponseSize',
+      'maxReconcilesPerBroker',
+    ] as const) {
+      assert.equal(fromChart[field], own[field], field);
+    }
   });
 
   it('run the operator with the restricted security context of the chart defaults', async () => {

@@ -26,6 +26,8 @@ export interface ChartDefaults {
   leaderElection: { enabled: boolean };
   logLevel: string;
   maxConcurrentReconciles: number;
+  reconcileTimeout: string;
+  broker: { requestTimeout: string; exportTimeout: string; maxResponseSize: string; maxReconciles: number };
   metrics: { port: number; service: { port: number } };
   probes: { port: number };
   resources: Record<string, unknown>;
@@ -141,6 +143,11 @@ export function operatorEnv(values: ChartDefaults, watchNamespaces: string[]): M
     { name: 'WATCH_NAMESPACES', value: watchNamespaces.join(',') },
     { name: 'LEADER_ELECT', value: String(values.leaderElection.enabled) },
     { name: 'MAX_CONCURRENT_RECONCILES', value: String(values.maxConcurrentReconciles) },
+    { name: 'RECONCILE_TIMEOUT', value: values.reconcileTimeout },
+    { name: 'MANAGEMENT_REQUEST_TIMEOUT', value: values.broker.requestTimeout },
+    { name: 'MANAGEMENT_EXPORT_TIMEOUT', value: values.broker.exportTimeout },
+    { name: 'MANAGEMENT_MAX_RESPONSE_SIZE', value: values.broker.maxResponseSize },
+    { name: 'MAX_RECONCILES_PER_BROKER', value: String(values.broker.maxReconciles) },
     { name: 'LOG_LEVEL', value: values.logLevel },
     { name: 'METRICS_BIND_ADDRESS', value: `:${values.metrics.port}` },
     { name: 'HEALTH_PROBE_BIND_ADDRESS', value: `:${values.probes.port}` },

@@ -1,6 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { SettingsError, concurrencyFor, envName, flagName, loadSettings, parseDuration } from './settings.ts';
+import {
+  SettingsError,
+  concurrencyFor,
+  envName,
+  flagName,
+  loadSettings,
+  parseDuration,
+  parseSize,
+} from './settings.ts';
 
 describe('Operator settings', () => {
   it('default like controller-runtime when nothing is set', () => {
@@ -64,11 +72,70 @@ describe('Operator settings', () => {
     );
   });
 
+  it('bound the reconcile timeout', () => {
+    assert.equal(loadSettings({}, []).reconcileTimeout, 120_000);
+    assert.equal(loadSettings({ RECONCILE_TIMEOUT: '5m' }, []).reconcileTimeout, 300_000);
+    assert.throws(
+      () => loadSettings({ RECONCILE_TIMEOUT: '0' }, []),
+      /RECONCILE_TIMEOUT="0": must be at least 1s/,
+    );
+    assert.throws(
+      () => loadSettings({}, ['--reconcile-timeout=2h']),
+      /--reconcile-timeout="2h": must be at most 1h/,
+    );
+  });
+
+  it('bound every management API call in time and size', () => {
+    const s = loadSettings({}, []);
+    assert.equal(s.managementRequestTimeout, 30_000);
+    assert.equal(s.managementExportTimeout, 60_000);
+    assert.equal(s.managementMaxResponseSize, 32 * 2 ** 20);
+    assert.equal(
+      loadSettings({ MANAGEMENT_MAX_RESPONSE_SIZE: '512Mi' }, []).managementMaxResponseSize,
+      2 ** 29,
+    );
+    assert.throws(
+      () => loadSettings({ MANAGEMENT_MAX_RESPONSE_SIZE: '32MB', MANAGEMENT_REQUEST_TIMEOUT: '1h' }, []),
+      (err: unknown) => {
+        assert.ok(err instanceof SettingsError);
+        assert.match(err.message, /MANAGEMENT_MAX_RESPONSE_SIZE="32MB": not a size/);
+        assert.match(err.message, /MANAGEMENT_REQUEST_TIMEOUT="1h": must be at most 10m/);
+        return true;
+      },
+    );
+    assert.throws(
+      () => loadSettings({ MANAGEMENT_MAX_RESPONSE_SIZE: '4096' }, []),
+      /MANAGEMENT_MAX_RESPONSE_SIZE="4096": must be at least 1Mi/,
+    );
+  });
+
+  it('cap the reconciles in flight per broker', () => {
+    assert.equal(loadSettings({}, []).maxReconcilesPerBroker, 8);
+    assert.equal(loadSettings({ MAX_RECONCILES_PER_BROKER: '2' }, []).maxReconcilesPerBroker, 2);
+    assert.throws(
+      () => loadSettings({ MAX_RECONCILES_PER_BROKER: '0' }, []),
+      /MAX_RECONCILES_PER_BROKER="0"/,
+    );
+  });
+
+  it('refuse a reconcile timeout that a slow broker would reach before its own deadline', () => {
+    assert.throws(
+      () => loadSettings({ MANAGEMENT_EXPORT_TIMEOUT: '2m' }, []),
+      /RECONCILE_TIMEOUT \(not set, so its default\): must be longer than MANAGEMENT_EXPORT_TIMEOUT plus MANAGEMENT_REQUEST_TIMEOUT \(150s\)/,
+    );
+    const s = loadSettings({ MANAGEMENT_EXPORT_TIMEOUT: '2m', RECONCILE_TIMEOUT: '3m' }, []);
+    assert.equal(s.reconcileTimeout, 180_000);
+  });
+
   it('parse durations and map field names', () => {
     assert.equal(parseDuration('500ms'), 500);
     assert.equal(parseDuration('2m'), 120_000);
     assert.equal(parseDuration('1500'), 1500);
     assert.throws(() => parseDuration('10 minutes'));
+    assert.equal(parseSize('64Ki'), 65_536);
+    assert.equal(parseSize('1Gi'), 2 ** 30);
+    assert.equal(parseSize('1000'), 1000);
+    assert.throws(() => parseSize('1.5Mi'), /not a size/);
     assert.equal(envName('healthProbeBindAddress'), 'HEALTH_PROBE_BIND_ADDRESS');
     assert.equal(flagName('healthProbeBindAddress'), 'health-probe-bind-address');
   });

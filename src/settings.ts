@@ -24,20 +24,50 @@ export function parseDuration(text: string): number {
   return total;
 }
 
-const duration = (fallback: string) =>
+const UNIT_BYTES = { Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30 } as const;
+
+/** Bytes of a size written as Kubernetes writes memory (`512Ki`, `32Mi`, `1Gi`, or bare bytes); throws otherwise. */
+export function parseSize(text: string): number {
+  const m = /^(\d+)(Ki|Mi|Gi)?$/.exec(text.trim());
+  if (!m?.[1]) throw new Error(`not a size: "${text}" (examples: 512Ki, 32Mi, 1Gi)`);
+  return Number(m[1]) * (m[2] ? UNIT_BYTES[m[2] as keyof typeof UNIT_BYTES] : 1);
+}
+
+/** A number written as text (`15s`, `32Mi`) and read by `parse`, or given as a number. */
+const written = (parse: (text: string) => number, fallback: string) =>
   z
     .union([z.number(), z.string()])
     .default(fallback)
     .transform((value, ctx) => {
       if (typeof value === 'number') return value;
       try {
-        return parseDuration(value);
+        return parse(value);
       } catch (err) {
         ctx.addIssue({ code: 'custom', message: (err as Error).message });
         return z.NEVER;
       }
-    })
-    .pipe(z.number().nonnegative());
+    });
+
+const duration = (fallback: string) => written(parseDuration, fallback).pipe(z.number().nonnegative());
+
+/** A size in bytes that must lie within [min, max], all written like `32Mi`. */
+const boundedSize = (fallback: string, min: string, max: string) =>
+  written(parseSize, fallback).pipe(
+    z
+      .number()
+      .int()
+      .min(parseSize(min), `must be at least ${min}`)
+      .max(parseSize(max), `must be at most ${max}`),
+  );
+
+/** A duration that must lie within [min, max], all written like `30s`. */
+const boundedDuration = (fallback: string, min: string, max: string) =>
+  duration(fallback).pipe(
+    z
+      .number()
+      .min(parseDuration(min), `must be at least ${min}`)
+      .max(parseDuration(max), `must be at most ${max}`),
+  );
 
 const bool = (fallback: boolean) =>
   z
@@ -101,6 +131,11 @@ export const settingsSchema = z.object({
   retryPeriod: duration('2s'),
   /** Time in-flight reconciles, then queued Events, get to finish on shutdown before they are abandoned. */
   gracefulShutdownTimeout: duration('30s'),
+  /**
+   * A reconcile's abort signal fires after this long; the reconcile then counts as failed and is retried with
+   * backoff. Long enough for a broker's definitions export and a write after it (see the check below).
+   */
+  reconcileTimeout: boundedDuration('2m', '1s', '1h'),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** `:8080`, `host:port`, or `0` to turn the metrics server off. */
   metricsBindAddress: z.string().default(':8080'),
@@ -121,10 +156,50 @@ export const settingsSchema = z.object({
    */
   topologyWorkers: int(32, 1),
   /**
+   * Topology reconciles talking to one broker at once, across all kinds. The rest wait without holding a worker
+   * and are woken, oldest first, as slots free: a slow or hostile broker holds at most this many workers and the
+   * others serve other brokers. 8 matches the connections of a broker's client, where more requests would only
+   * queue; keep it below TOPOLOGY_WORKERS.
+   */
+  maxReconcilesPerBroker: z.coerce.number().int().min(1).max(1000).default(8),
+  /**
    * How long an object may wait for a dependency (a binding for its queue) before the wait is reported in
    * its status and an Event. Objects are woken as soon as Warren creates what they wait for.
    */
   dependencyGracePeriod: duration('10s'),
+  /**
+   * Longest one call to a RabbitMQ management API may take in all: connect, headers, the whole body and its
+   * retries. A broker that answers slowly, or a byte at a time, then fails with BrokerTimeout.
+   */
+  managementRequestTimeout: boundedDuration('30s', '1s', '10m'),
+  /**
+   * The same for a definitions export, the bulk read of a broker's topology, which grows with it: 10,000 queues
+   * (with their bindings, exchanges, users and policies) export in 7 to 9 s on a busy 2-core machine.
+   */
+  managementExportTimeout: boundedDuration('60s', '1s', '30m'),
+  /**
+   * Largest management API answer read; past it the request is aborted (BrokerResponseTooLarge). The export
+   * of 10,000 queues is about 4 MiB (425 bytes per queue with its share of the rest), so 32 MiB leaves room for
+   * eight times that. Reading and indexing an export costs about five times its size in heap, and 32 MiB is
+   * about what the chart's 512 MiB memory limit has room for: raise both together.
+   */
+  managementMaxResponseSize: boundedSize('32Mi', '1Mi', '1Gi'),
+});
+
+/** The settings with the checks of values that only make sense together; loadSettings applies it. */
+export const consistentSettingsSchema = settingsSchema.superRefine((settings, ctx) => {
+  // A topology reconcile may read a broker's export and then write; the broker's own deadline, which objects
+  // report in their status, must pass before the reconcile's.
+  const brokerWork = settings.managementExportTimeout + settings.managementRequestTimeout;
+  if (settings.reconcileTimeout <= brokerWork) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['reconcileTimeout'],
+      message:
+        `must be longer than MANAGEMENT_EXPORT_TIMEOUT plus MANAGEMENT_REQUEST_TIMEOUT (${brokerWork / 1000}s), ` +
+        'so that a slow broker is reported as such',
+    });
+  }
 });
 
 export type Settings = z.output<typeof settingsSchema>;
@@ -183,12 +258,17 @@ export function loadSettings(
       source.set(field, envName(field));
     }
   }
-  const parsed = settingsSchema.safeParse(input);
+  const parsed = consistentSettingsSchema.safeParse(input);
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
       const field = String(issue.path[0] ?? '');
       const where = source.get(field) ?? envName(field);
-      const shown = isSensitiveKey(field) ? '[REDACTED]' : JSON.stringify(input[field] ?? '');
+      if (input[field] === undefined) {
+        // Only a check across settings can fault a default: name it as the default.
+        problems.push(`${where} (not set, so its default): ${issue.message}`);
+        continue;
+      }
+      const shown = isSensitiveKey(field) ? '[REDACTED]' : JSON.stringify(input[field]);
       problems.push(`${where}=${shown}: ${issue.message}`);
     }
   }

@@ -410,6 +410,28 @@ describe('Snapshot cache', () => {
     cache.close();
   });
 
+  it('answers with a failed fetch for a while instead of asking the broker again', async () => {
+    let fetches = 0;
+    let fail = true;
+    const cache = new SnapshotCache({
+      refreshIntervalMs: 0,
+      failureHoldMs: 50,
+      fetch: () => {
+        fetches += 1;
+        return fail ? Promise.reject(new Error('too slow')) : Promise.resolve(snapshot(exported, Date.now()));
+      },
+    });
+    const client = fakeClient();
+    await assert.rejects(cache.get(client), /too slow/);
+    fail = false;
+    await assert.rejects(cache.get(client), /too slow/);
+    assert.equal(fetches, 1);
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    assert.ok(await cache.get(client));
+    assert.equal(fetches, 2);
+    cache.close();
+  });
+
   it('passes a failed fetch to the callers and fetches again next time', async () => {
     let fail = true;
     const cache = new SnapshotCache({

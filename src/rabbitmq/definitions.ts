@@ -613,6 +613,12 @@ export interface SnapshotCacheOptions {
   onRefresh?: (refresh: SnapshotRefresh) => void;
   /** Called when a timed refresh fails (callers of get() receive their error instead). */
   onError?: (brokerId: string, error: unknown) => void;
+  /**
+   * For how long a failed fetch is the answer to get(), instead of a new fetch; 0 (the default) never reuses
+   * one. Callers that queue for a broker then learn of its failure together rather than each waiting out a
+   * fetch of its own from a broker that just failed to answer.
+   */
+  failureHoldMs?: number;
   /** Injectable for tests. */
   fetch?: (client: ManagementClient) => Promise<BrokerSnapshot>;
 }
@@ -626,6 +632,8 @@ interface Entry {
   /** Writes that succeeded while `inflight` ran, replayed onto its result. */
   journal: BrokerWrite[];
   timer: NodeJS.Timeout | undefined;
+  /** The last fetch's error, until a fetch succeeds. */
+  failure: { error: unknown; at: number } | undefined;
 }
 
 export class SnapshotCache {
@@ -634,9 +642,11 @@ export class SnapshotCache {
   readonly #onRefresh: ((refresh: SnapshotRefresh) => void) | undefined;
   readonly #onError: ((brokerId: string, error: unknown) => void) | undefined;
   readonly #fetch: (client: ManagementClient) => Promise<BrokerSnapshot>;
+  readonly #failureHoldMs: number;
 
   constructor(options: SnapshotCacheOptions = {}) {
     this.#refreshIntervalMs = options.refreshIntervalMs ?? 60_000;
+    this.#failureHoldMs = options.failureHoldMs ?? 0;
     this.#onRefresh = options.onRefresh;
     this.#onError = options.onError;
     this.#fetch = options.fetch ?? fetchSnapshot;
@@ -645,8 +655,8 @@ export class SnapshotCache {
   /**
    * The broker's snapshot, fetched when there is none, it was invalidated, or it is older than
    * `maxAgeMs` (default: the refresh interval). Concurrent callers share one fetch, and a
-   * caller arriving while a fetch runs waits for it. The client
-   * given last is the one timed refreshes use.
+   * caller arriving while a fetch runs waits for it; one arriving within `failureHoldMs` of a
+   * failed fetch gets its error. The client given last is the one timed refreshes use.
    */
   async get(client: ManagementClient, options: { maxAgeMs?: number } = {}): Promise<BrokerSnapshot> {
     const entry = this.#entry(client);
@@ -655,6 +665,14 @@ export class SnapshotCache {
     // A fetch in flight is joined: it may have been started by an invalidation.
     const fresh = snapshot !== undefined && !entry.stale && Date.now() - snapshot.fetchedAt <= maxAgeMs;
     if (fresh && entry.inflight === undefined) return snapshot;
+    const { failure } = entry;
+    if (
+      entry.inflight === undefined &&
+      failure !== undefined &&
+      Date.now() - failure.at < this.#failureHoldMs
+    ) {
+      throw failure.error;
+    }
     return this.#load(entry);
   }
 
@@ -702,6 +720,7 @@ export class SnapshotCache {
         inflight: undefined,
         journal: [],
         timer: undefined,
+        failure: undefined,
       };
       this.#entries.set(client.brokerId, entry);
       if (this.#refreshIntervalMs > 0) {
@@ -762,6 +781,7 @@ export class SnapshotCache {
         carryOverUnreadable(next, previous);
         entry.journal = [];
         entry.inflight = undefined;
+        entry.failure = undefined;
         // A forgotten broker keeps no snapshot.
         if (this.#entries.get(entry.client.brokerId) === entry) entry.snapshot = next;
         if (previous !== undefined) this.#report(entry.client.brokerId, next, previous);
@@ -771,6 +791,7 @@ export class SnapshotCache {
         entry.stale ||= wasStale;
         entry.journal = [];
         entry.inflight = undefined;
+        entry.failure = { error, at: Date.now() };
         throw error;
       },
     );

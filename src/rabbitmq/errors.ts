@@ -17,6 +17,10 @@ export type BrokerErrorReason =
   | 'BrokerUnavailable'
   | 'BrokerUnreachable'
   | 'Timeout'
+  /** A call did not complete within its deadline (a broker answering slowly or a byte at a time). */
+  | 'BrokerTimeout'
+  /** An answer larger than the client reads; reading stopped at the limit. */
+  | 'BrokerResponseTooLarge'
   | 'TlsError'
   | 'UnexpectedResponse'
   // Reasons that callers (the topology kinds) raise with the same class.

@@ -1,11 +1,13 @@
 // RabbitMQ management API client. One keep-alive undici Pool per broker bounds the requests
-// in flight (its connection count), every request has connect and response timeouts, and only
-// idempotent requests (GET, PUT, DELETE) are retried with backoff; POST is retried only when it
-// certainly never reached the broker. Errors are BrokerErrors carrying the broker's own reason.
-// Upstream (MTO) opens a new connection per call with no timeout; this is the answer to that.
+// in flight (its connection count). Every call has a total deadline (connect, headers, the whole
+// body and its retries) and a cap on the response size enforced while the body streams in, so a
+// broker that answers a byte at a time or without end holds neither a worker nor memory for
+// long. Only idempotent requests (GET, PUT, DELETE) are retried with backoff; POST is retried
+// only when it certainly never reached the broker. Errors are BrokerErrors carrying the broker's
+// own reason. Upstream (MTO) opens a new connection per call with no timeout; this is the answer.
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Pool } from 'undici';
+import { Pool, type Dispatcher } from 'undici';
 import {
   BrokerError,
   classifyTransportError,
@@ -47,8 +49,12 @@ export interface ManagementClientOptions {
   /** Requests in flight per broker; more wait in the pool's queue. */
   concurrency?: number;
   connectTimeoutMs?: number;
-  /** Longest wait for response headers, and for each chunk of the body. */
+  /** Longest one call may take in all: connect, headers, the whole body, and its retries. */
   requestTimeoutMs?: number;
+  /** The same for a definitions export, which grows with the broker's topology. */
+  exportTimeoutMs?: number;
+  /** Largest response body read; past it the request is aborted. */
+  maxResponseBytes?: number;
   /** Extra attempts for a failed idempotent request. */
   retries?: number;
   retryMinDelayMs?: number;
@@ -60,6 +66,8 @@ const defaults = {
   concurrency: 8,
   connectTimeoutMs: 5_000,
   requestTimeoutMs: 30_000,
+  exportTimeoutMs: 60_000,
+  maxResponseBytes: 32 * 2 ** 20,
   retries: 3,
   retryMinDelayMs: 250,
   retryMaxDelayMs: 8_000,
@@ -159,6 +167,67 @@ interface RawResponse {
   text: string;
 }
 
+/** Options of one call to the management API. */
+export interface RequestOptions {
+  /** Values to keep out of error messages besides the client's own credentials. */
+  secrets?: string[];
+  /** The caller's cancellation (a reconcile's signal): the call then rejects with its reason. */
+  signal?: AbortSignal;
+  /** This call's deadline instead of the client's `requestTimeoutMs`. */
+  timeoutMs?: number;
+}
+
+/** What one call carries through its attempts. */
+interface Call {
+  method: HttpMethod;
+  path: string;
+  body: unknown;
+  secrets: string[];
+  /** Aborted by the caller or the deadline, whichever comes first. */
+  signal: AbortSignal;
+  callerSignal: AbortSignal | undefined;
+  timeoutMs: number;
+}
+
+/** `30 s`, `1.5 s`, `200 ms`. */
+export function formatDuration(ms: number): string {
+  return ms < 1000 ? `${ms} ms` : `${Number((ms / 1000).toFixed(1))} s`;
+}
+
+/** `32 MiB`, `1.5 KiB`, `100 bytes`. */
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} bytes`;
+  const [size, unit] = bytes < 2 ** 20 ? [bytes / 1024, 'KiB'] : [bytes / 2 ** 20, 'MiB'];
+  return `${Number(size.toFixed(1))} ${unit}`;
+}
+
+/**
+ * A response body as text, or undefined as soon as more than `maxBytes` arrived: reading stops
+ * there and the connection is dropped, so no more than `maxBytes` is ever held.
+ */
+export async function readLimited(
+  response: Pick<Dispatcher.ResponseData, 'body' | 'headers'>,
+  maxBytes: number,
+): Promise<string | undefined> {
+  const { body } = response;
+  const declared = Number(response.headers['content-length']);
+  if (Number.isFinite(declared) && declared > maxBytes) {
+    body.destroy();
+    return undefined;
+  }
+  const chunks: Buffer[] = [];
+  let received = 0;
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    received += chunk.length;
+    if (received > maxBytes) {
+      body.destroy();
+      return undefined;
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks, received).toString('utf8');
+}
+
 export interface ClientIdentity {
   /** The broker, independent of credentials: origin plus path prefix, no userinfo. */
   brokerId: string;
@@ -211,8 +280,9 @@ export class ManagementClient {
         timeout: this.#options.connectTimeoutMs,
         ...(endpoint.ca === undefined ? {} : { ca: endpoint.ca }),
       },
-      headersTimeout: this.#options.requestTimeoutMs,
-      bodyTimeout: this.#options.requestTimeoutMs,
+      // Off: each call's deadline bounds the wait for headers and for the whole body.
+      headersTimeout: 0,
+      bodyTimeout: 0,
       keepAliveTimeout: 30_000,
     });
   }
@@ -245,22 +315,38 @@ export class ManagementClient {
    * that took effect is reported to the write listeners. A user PUT with a plain `password`
    * is sent as a locally made hash: the broker stores exactly what the snapshot records.
    * Queue declarations and policy writes in one vhost never overlap (see policy-gate.ts).
+   * The deadline covers the whole call, waiting for the policy gate and retries included; when
+   * it passes the call fails with BrokerTimeout, and when the caller's signal aborts the call
+   * rejects with the signal's reason.
    */
   async request(
     method: HttpMethod,
     path: string,
     body?: unknown,
-    secrets: string[] = [],
+    options: RequestOptions = {},
   ): Promise<RawResponse> {
+    options.signal?.throwIfAborted();
     const sent = method === 'PUT' ? hashPlainPassword(path, body) : { body, secrets: [] };
-    const hidden = [...this.#secrets, ...secrets, ...sent.secrets];
+    const timeoutMs = options.timeoutMs ?? this.#options.requestTimeoutMs;
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(), timeoutMs);
+    const call: Call = {
+      method,
+      path,
+      body: sent.body,
+      secrets: [...this.#secrets, ...(options.secrets ?? []), ...sent.secrets],
+      signal:
+        options.signal === undefined ? deadline.signal : AbortSignal.any([options.signal, deadline.signal]),
+      callerSignal: options.signal,
+      timeoutMs,
+    };
     const claim = policyGateClaim(method, path);
     try {
       const response =
         claim === undefined
-          ? await this.#send(method, path, sent.body, hidden)
+          ? await this.#send(call)
           : await policyGates.run(`${this.brokerId}\0${claim.vhost}`, claim.exclusive, () =>
-              this.#send(method, path, sent.body, hidden),
+              this.#send(call),
             );
       if (method === 'GET') this.#rememberBindings(path, response.text);
       else this.#reportWrite(method, path, sent.body);
@@ -271,16 +357,20 @@ export class ManagementClient {
         this.#reportWrite(method, path, sent.body);
       }
       throw error;
+    } finally {
+      clearTimeout(timer);
     }
   }
 
-  async #send(method: HttpMethod, path: string, body: unknown, secrets: string[]): Promise<RawResponse> {
+  async #send(call: Call): Promise<RawResponse> {
+    const { method, path } = call;
     const idempotent = method !== 'POST';
-    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const payload = call.body === undefined ? undefined : JSON.stringify(call.body);
     for (let attempt = 0; ; attempt++) {
       const canRetry = attempt < this.#options.retries;
       const started = performance.now();
       let response: RawResponse;
+      let text: string | undefined;
       this.lastUsedAt = Date.now();
       try {
         countRequest(method);
@@ -293,13 +383,16 @@ export class ManagementClient {
             ...(payload === undefined ? {} : { 'content-type': 'application/json' }),
           },
           ...(payload === undefined ? {} : { body: payload }),
+          signal: call.signal,
         });
-        response = { status: result.statusCode, headers: result.headers, text: await result.body.text() };
+        text = await readLimited(result, this.#options.maxResponseBytes);
+        response = { status: result.statusCode, headers: result.headers, text: text ?? '' };
       } catch (error) {
         this.#options.metrics?.observe(method, 'error', (performance.now() - started) / 1000);
+        if (call.signal.aborted) throw this.#abandoned(call, attempt + 1);
         const failure = classifyTransportError(error);
         if (!this.#closed && failure.transient && canRetry && (idempotent || failure.notSent)) {
-          await sleep(this.#backoff(attempt));
+          await this.#pause(this.#backoff(attempt), call, attempt);
           continue;
         }
         throw new BrokerError(
@@ -307,20 +400,59 @@ export class ManagementClient {
           redact(
             `${method} ${path} failed: ${this.#transportText(failure.reason, failure.code)}` +
               (attempt > 0 ? ` (after ${attempt + 1} attempts)` : ''),
-            secrets,
+            call.secrets,
           ),
           { method, path, transient: failure.transient, cause: failure.code },
         );
       }
       this.#options.metrics?.observe(method, String(response.status), (performance.now() - started) / 1000);
+      if (text === undefined) throw this.#tooLarge(call, response.status);
       if (response.status < 300) return response;
       if (isTransientStatus(response.status) && idempotent && canRetry && !this.#closed) {
         const hinted = retryAfterMs(response.headers['retry-after']);
-        await sleep(Math.min(hinted ?? this.#backoff(attempt), this.#options.retryMaxDelayMs));
+        await this.#pause(
+          Math.min(hinted ?? this.#backoff(attempt), this.#options.retryMaxDelayMs),
+          call,
+          attempt,
+        );
         continue;
       }
-      throw this.#statusError(method, path, response, attempt, secrets);
+      throw this.#statusError(method, path, response, attempt, call.secrets);
     }
+  }
+
+  /** Waits before the next attempt, unless the call is abandoned meanwhile. */
+  async #pause(ms: number, call: Call, attempt: number): Promise<void> {
+    try {
+      await sleep(ms, undefined, { signal: call.signal });
+    } catch {
+      throw this.#abandoned(call, attempt + 1);
+    }
+  }
+
+  /** Why an aborted call failed: the caller's own reason, or the deadline. */
+  #abandoned(call: Call, attempts: number): unknown {
+    if (call.callerSignal?.aborted) return call.callerSignal.reason;
+    const message =
+      `${call.method} ${call.path} failed: the broker at ${this.brokerId} did not answer in full within ` +
+      `${formatDuration(call.timeoutMs)}, so the request was abandoned` +
+      (attempts > 1 ? ` (after ${attempts} attempts)` : '');
+    return new BrokerError('BrokerTimeout', redact(message, call.secrets), {
+      method: call.method,
+      path: call.path,
+      transient: true,
+    });
+  }
+
+  #tooLarge(call: Call, status: number): BrokerError {
+    const message =
+      `${call.method} ${call.path} failed: the broker at ${this.brokerId} answered with more than ` +
+      `${formatBytes(this.#options.maxResponseBytes)}, the most Warren reads, so reading stopped there`;
+    return new BrokerError('BrokerResponseTooLarge', redact(message, call.secrets), {
+      status,
+      method: call.method,
+      path: call.path,
+    });
   }
 
   #reportWrite(method: HttpMethod, path: string, body: unknown): void {
@@ -413,8 +545,8 @@ export class ManagementClient {
     });
   }
 
-  async #json<T>(method: HttpMethod, path: string, body?: unknown): Promise<T> {
-    const response = await this.request(method, path, body);
+  async #json<T>(method: HttpMethod, path: string, body?: unknown, options?: RequestOptions): Promise<T> {
+    const response = await this.request(method, path, body, options);
     if (response.text === '') return undefined as T;
     try {
       return JSON.parse(response.text) as T;
@@ -460,11 +592,13 @@ export class ManagementClient {
 
   /** The whole broker's definitions: the bulk read behind the snapshot. */
   definitions(): Promise<Definitions> {
-    return this.#json('GET', '/api/definitions');
+    return this.#json('GET', '/api/definitions', undefined, { timeoutMs: this.#options.exportTimeoutMs });
   }
 
   vhostDefinitions(vhost: string): Promise<Definitions> {
-    return this.#json('GET', apiPath('definitions', vhost));
+    return this.#json('GET', apiPath('definitions', vhost), undefined, {
+      timeoutMs: this.#options.exportTimeoutMs,
+    });
   }
 
   // ---- vhosts ----------------------------------------------------------------------------

@@ -35,7 +35,7 @@ class FakeInformer implements Informer {
   }
 }
 
-function setup(reconcile: ControllerDefinition['reconcile']) {
+function setup(reconcile: ControllerDefinition['reconcile'], reconcileTimeoutMs = 0) {
   const informer = new FakeInformer();
   const metrics = new RuntimeMetrics(undefined, { defaultMetrics: false });
   const controller = new Controller(
@@ -51,6 +51,7 @@ function setup(reconcile: ControllerDefinition['reconcile']) {
         backoffMaxMs: 50,
         rateLimitQps: 1000,
         rateLimitBurst: 1000,
+        reconcileTimeoutMs,
       },
     },
   );
@@ -131,6 +132,61 @@ describe('Controller', () => {
     informer.add(cm('a'));
     await until(() => attempts === 2);
     assert.equal(await total(metrics, 'requeue_after'), 1);
+    await controller.stop(100);
+  });
+
+  it('aborts the signal of a reconcile that outlives its timeout, counts an error and retries with backoff', async () => {
+    const signals: AbortSignal[] = [];
+    const requeues: number[] = [];
+    const { informer, controller, metrics } = setup(async (key, ctx) => {
+      signals.push(ctx.signal);
+      requeues.push(controller.queue.numRequeues(`${key.namespace}/${key.name}`));
+      if (signals.length > 1) return undefined;
+      await new Promise((_resolve, reject) =>
+        ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason as Error)),
+      );
+      return undefined;
+    }, 20);
+    await controller.start();
+    informer.add(cm('a'));
+    await until(() => signals.length === 2);
+    assert.equal((signals[0]?.reason as Error).name, 'TimeoutError');
+    assert.deepEqual(requeues, [0, 1]);
+    assert.equal((await metrics.reconcileTimeouts.get()).values[0]?.value, 1);
+    assert.equal((await metrics.reconcileErrors.get()).values[0]?.value, 1);
+    assert.equal((await metrics.reconcilePanics.get()).values[0]?.value ?? 0, 0);
+    await controller.stop(100);
+  });
+
+  it('counts a reconcile that resolves after its timeout as failed, not as done', async () => {
+    let attempts = 0;
+    const { informer, controller, metrics } = setup(async () => {
+      attempts += 1;
+      // Ignores its signal, so it finishes late.
+      if (attempts === 1) await new Promise((resolve) => setTimeout(resolve, 60));
+      return undefined;
+    }, 20);
+    await controller.start();
+    informer.add(cm('a'));
+    await until(() => attempts === 2);
+    assert.equal(await total(metrics, 'error'), 1);
+    await until(() => controller.queue.numRequeues('ns/a') === 0);
+    assert.equal(await total(metrics, 'success'), 1);
+    await controller.stop(100);
+  });
+
+  it('never aborts a reconcile that finished within its timeout', async () => {
+    let signal: AbortSignal | undefined;
+    const { informer, controller, metrics } = setup((_key, ctx) => {
+      signal = ctx.signal;
+      return Promise.resolve(undefined);
+    }, 20);
+    await controller.start();
+    informer.add(cm('a'));
+    await until(() => signal !== undefined);
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(signal?.aborted, false);
+    assert.equal(await total(metrics, 'success'), 1);
     await controller.stop(100);
   });
 

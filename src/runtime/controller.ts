@@ -65,7 +65,7 @@ export interface ControllerDefinition<T extends KubeObject = KubeObject> {
   concurrency?: number;
   /** Re-enqueue every cached object this often (with 10 % jitter); default from settings, 0 disables. */
   resyncPeriodMs?: number;
-  /** Abort a reconcile's signal after this long; default none. */
+  /** Abort a reconcile's signal after this long; default from settings, 0 disables. */
   reconcileTimeoutMs?: number;
   /**
    * Which primary updates enqueue. `generation` (default) skips updates that change neither
@@ -86,6 +86,8 @@ export interface ControllerDeps {
     backoffMaxMs: number;
     rateLimitQps: number;
     rateLimitBurst: number;
+    /** See ControllerDefinition.reconcileTimeoutMs. */
+    reconcileTimeoutMs: number;
   };
 }
 
@@ -122,6 +124,7 @@ export class Controller<T extends KubeObject = KubeObject> {
   private readonly metrics: RuntimeMetrics;
   private readonly concurrency: number;
   private readonly resyncPeriodMs: number;
+  private readonly reconcileTimeoutMs: number;
   private readonly shutdown = new AbortController();
   private workers: Promise<void>[] = [];
   private resyncTimer: NodeJS.Timeout | undefined;
@@ -134,6 +137,7 @@ export class Controller<T extends KubeObject = KubeObject> {
     this.log = deps.logger.child({ controller: def.name });
     this.concurrency = Math.max(1, def.concurrency ?? deps.defaults.concurrency);
     this.resyncPeriodMs = def.resyncPeriodMs ?? deps.defaults.resyncPeriodMs;
+    this.reconcileTimeoutMs = def.reconcileTimeoutMs ?? deps.defaults.reconcileTimeoutMs;
     const d = deps.defaults;
     const queue: WorkQueue = new WorkQueue({
       rateLimiter: new MaxOf(
@@ -271,15 +275,24 @@ export class Controller<T extends KubeObject = KubeObject> {
     const objectKey = parseKey(key);
     const reconcileID = randomUUID();
     const log = this.log.child({ namespace: objectKey.namespace, name: objectKey.name, reconcileID });
-    const timeout = this.def.reconcileTimeoutMs
-      ? AbortSignal.timeout(this.def.reconcileTimeoutMs)
-      : undefined;
-    const signal = timeout ? AbortSignal.any([this.shutdown.signal, timeout]) : this.shutdown.signal;
+    const timeoutMs = this.reconcileTimeoutMs;
+    const timeout = new AbortController();
+    const timer =
+      timeoutMs > 0
+        ? setTimeout(
+            () =>
+              timeout.abort(new DOMException(`reconcile timed out after ${timeoutMs} ms`, 'TimeoutError')),
+            timeoutMs,
+          )
+        : undefined;
+    const signal = AbortSignal.any([this.shutdown.signal, timeout.signal]);
     const ctx: ReconcileContext<T> = { log, cache: this.cache, signal, controller: this.name, reconcileID };
     this.metrics.activeWorkers.inc(labels);
     const started = performance.now();
     try {
       const result = await this.def.reconcile(objectKey, ctx);
+      // Work cut short by the timeout cannot be trusted to be complete, whatever it returned.
+      if (timeout.signal.aborted) throw timeout.signal.reason;
       const after = result ? result.requeueAfterMs : undefined;
       this.queue.forget(key);
       if (after !== undefined && after > 0) {
@@ -290,24 +303,33 @@ export class Controller<T extends KubeObject = KubeObject> {
       }
       log.debug({ durationMs: Math.round(performance.now() - started) }, 'reconciled');
     } catch (err) {
-      if (timeout?.aborted) this.metrics.reconcileTimeouts.inc(labels);
-      if (err instanceof TerminalError) {
+      const timedOut = timeout.signal.aborted;
+      if (timedOut) this.metrics.reconcileTimeouts.inc(labels);
+      if (err instanceof TerminalError && !timedOut) {
         this.queue.forget(key);
         this.metrics.terminalErrors.inc(labels);
         this.metrics.reconcileTotal.inc({ ...labels, result: 'error' });
         log.error({ err }, 'reconcile failed; not retrying');
       } else {
         // Programming errors are this runtime's panics: counted apart, still retried.
-        if (!(err instanceof Error) || err instanceof TypeError || err instanceof ReferenceError) {
+        if (
+          !timedOut &&
+          (!(err instanceof Error) || err instanceof TypeError || err instanceof ReferenceError)
+        ) {
           this.metrics.reconcilePanics.inc(labels);
         }
         this.metrics.reconcileErrors.inc(labels);
         this.metrics.reconcileTotal.inc({ ...labels, result: 'error' });
         const retries = this.queue.numRequeues(key);
         if (!this.queue.isShuttingDown) this.queue.addRateLimited(key);
-        log.error({ err, retries }, 'reconcile failed; retrying with backoff');
+        if (timedOut) {
+          log.error({ err, retries, timeoutMs }, 'reconcile timed out; retrying with backoff');
+        } else {
+          log.error({ err, retries }, 'reconcile failed; retrying with backoff');
+        }
       }
     } finally {
+      clearTimeout(timer);
       this.metrics.reconcileTime.observe(labels, (performance.now() - started) / 1000);
       this.metrics.activeWorkers.dec(labels);
     }

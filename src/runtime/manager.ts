@@ -144,6 +144,7 @@ export class Manager {
         backoffMaxMs: s.backoffMax,
         rateLimitQps: s.rateLimitQps,
         rateLimitBurst: s.rateLimitBurst,
+        reconcileTimeoutMs: s.reconcileTimeout,
       },
     });
     this.controllers.push(controller);

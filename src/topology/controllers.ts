@@ -34,6 +34,7 @@ import {
   type ResourceRef,
 } from '../runtime/resource.ts';
 import type { Settings } from '../settings.ts';
+import { BrokerSlots } from './broker-slots.ts';
 import { Connections, type ClusterObject, type SecretObject } from './connections.ts';
 import { bindingKind } from './kinds/binding.ts';
 import { exchangeKind } from './kinds/exchange.ts';
@@ -97,7 +98,12 @@ export function registerTopologyControllers(manager: Manager, settings: Settings
   const clusters = manager.informer<ClusterObject>(rabbitmqClusterResource);
   const users = manager.informer<TopologyObject>(userResource);
   const connections = new Connections({ client: manager.client, secrets, clusters, log });
-  const clients = new ManagementClientRegistry({ metrics: managementMetrics(manager.registry) });
+  const clients = new ManagementClientRegistry({
+    metrics: managementMetrics(manager.registry),
+    requestTimeoutMs: settings.managementRequestTimeout,
+    exportTimeoutMs: settings.managementExportTimeout,
+    maxResponseBytes: settings.managementMaxResponseSize,
+  });
   const index = new DependencyIndex();
   const controllers = new Map<string, Controller>();
   const wake = (target: string, except?: { controller: string; key: ObjectKey }) => {
@@ -114,6 +120,9 @@ export function registerTopologyControllers(manager: Manager, settings: Settings
 
   const snapshots = new SnapshotCache({
     refreshIntervalMs: settings.brokerRefreshInterval,
+    // Objects parked behind a broker that just failed to answer learn of it at once when woken, instead of
+    // each waiting out a fetch of its own in turn.
+    failureHoldMs: 5_000,
     // Drift: exactly the objects whose broker object changed or vanished behind Warren's back.
     // Objects waiting for one that appeared are woken too.
     onRefresh: ({ brokerId, changes }) => {
@@ -144,6 +153,8 @@ export function registerTopologyControllers(manager: Manager, settings: Settings
     index,
     references,
     wake,
+    enqueue: (controller, key) => controllers.get(controller)?.enqueue(key),
+    slots: new BrokerSlots(settings.maxReconcilesPerBroker),
     dependencyGraceMs: settings.dependencyGracePeriod,
   };
 

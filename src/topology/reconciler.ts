@@ -8,16 +8,21 @@
 //   6. perform the plan's writes, only when it has any
 //   7. write status only when it changed; an Event for every write and for every new failure
 //
+// Steps 4 to 6 (and a deletion's broker calls) hold one of the broker's slots (broker-slots.ts): when its broker
+// has none free, an object is parked without holding a worker, so one slow broker cannot starve the others.
+//
 // Nothing here knows a kind; per-kind I/O (a User's credentials Secret) comes in through `prepare`.
 import { isBrokerError } from '../rabbitmq/errors.ts';
 import type { ManagementClient, ManagementClientRegistry } from '../rabbitmq/management.ts';
 import type { SnapshotCache } from '../rabbitmq/definitions.ts';
+import { jittered } from '../runtime/backoff.ts';
 import type { ReconcileContext, ReconcileResult } from '../runtime/controller.ts';
 import { findCondition, setCondition, type Condition } from '../runtime/conditions.ts';
 import { ensureFinalizer, hasFinalizer, isDeleting, removeFinalizer } from '../runtime/finalizers.ts';
 import type { Manager } from '../runtime/manager.ts';
 import { keyOf, keyString, type KubeObject, type ObjectKey, type ResourceRef } from '../runtime/resource.ts';
 import { writeStatus } from '../runtime/status.ts';
+import type { BrokerSlots, Release } from './broker-slots.ts';
 import type { Connection, Connections, NamespacedName, ResolvedConnection } from './connections.ts';
 import { executeAll } from './execute.ts';
 import type { BrokerKey, DeletionPolicy, References, SecretOps, TopologyKind } from './kinds/types.ts';
@@ -77,6 +82,10 @@ export interface TopologyRuntime {
   references: (namespace: string) => References;
   /** Enqueues every object that depends on `target` (see `targets`), but for `except`. */
   wake: (target: string, except?: { controller: string; key: ObjectKey }) => void;
+  /** Enqueues one object of one controller. */
+  enqueue: (controller: string, key: ObjectKey) => void;
+  /** Reconciles talking to each broker at once (see broker-slots.ts). */
+  slots: BrokerSlots;
   /** See `Settings.dependencyGracePeriod`. */
   dependencyGraceMs: number;
 }
@@ -151,8 +160,12 @@ export function createTopologyReconciler<Spec, W, L>(def: KindController<Spec, W
   /** What the last status write of each object said, until the cache shows it (see setStatus). */
   const writtenStatus = new Map<string, { summary: string; resourceVersion: string }>();
 
+  /** Who holds a broker slot: one object of this kind. */
+  const holder = (k: string) => `${name}\0${k}`;
+
   /** Forgets everything kept in memory about an object. */
   function forget(key: ObjectKey, k: string): void {
+    rt.slots.forget(holder(k));
     index.forget(name, key);
     retries.reset(k);
     readyRevisions.delete(k);
@@ -232,6 +245,20 @@ export function createTopologyReconciler<Spec, W, L>(def: KindController<Spec, W
     return rt.clients.get(connection.endpoint);
   }
 
+  /** One of the broker's slots for the part of a reconcile that talks to it; undefined when parked. */
+  function brokerSlot(c: ManagementClient, key: ObjectKey, k: string): Release | undefined {
+    return rt.slots.tryAcquire(c.brokerId, holder(k), () => rt.enqueue(name, key));
+  }
+
+  /**
+   * A reconcile whose broker has no slot free returns at once, holding no worker, and silently: its status is
+   * not news. A freed slot wakes it; the late requeue only matters if that wake were somehow lost.
+   */
+  function parked(ctx: ReconcileContext, c: ManagementClient): ReconcileResult {
+    ctx.log.debug({ broker: c.brokerId }, 'waiting for a free slot on the broker');
+    return { requeueAfterMs: jittered(seconds(30), 0.2) };
+  }
+
   function recordDependencies(key: ObjectKey, connection: Connection, extra: readonly string[]): void {
     const list = [...extra];
     if (connection.ok) {
@@ -309,8 +336,12 @@ export function createTopologyReconciler<Spec, W, L>(def: KindController<Spec, W
         `Kept ${what}: ${kind.kind} "${other.metadata.name ?? ''}" still declares it.`,
       );
     }
+    const release = brokerSlot(c, key, k);
+    if (release === undefined) return parked(ctx, c);
     try {
       const step = kind.deletion(want, policy, await kind.fresh(c, want));
+      // Only a deletion talks to the broker again; the rest is bookkeeping on the API server.
+      if (step.action !== 'delete') release();
       switch (step.action) {
         case 'gone':
           return await finish('Deleted', `${capitalise(what)} was already gone from the broker.`);
@@ -321,14 +352,18 @@ export function createTopologyReconciler<Spec, W, L>(def: KindController<Spec, W
           return { requeueAfterMs: retries.next(k, seconds(300)) };
         case 'delete':
           await executeAll(c, step.ops);
+          release();
           return await finish('Deleted', `Deleted ${what}.`);
       }
     } catch (error) {
+      release();
       if (isBrokerError(error, 'QueueNotEmpty') || isBrokerError(error, 'QueueInUse')) {
         await fail(obj, 'DeletionBlockedByMessages', `${capitalise(what)} is kept: ${error.message}`);
         return { requeueAfterMs: retries.next(k, seconds(300)) };
       }
-      return brokerFailure(obj, k, error);
+      return await brokerFailure(obj, k, error);
+    } finally {
+      release();
     }
   }
 
@@ -346,11 +381,11 @@ export function createTopologyReconciler<Spec, W, L>(def: KindController<Spec, W
     };
   }
 
-  return async function reconcile(
+  async function reconcileObject(
     key: ObjectKey,
+    k: string,
     ctx: ReconcileContext,
   ): Promise<ReconcileResult | undefined> {
-    const k = keyString(key);
     const cached: TopologyObject | undefined = ctx.cache.get(key);
     if (!cached) {
       forget(key, k);
@@ -404,10 +439,12 @@ export function createTopologyReconciler<Spec, W, L>(def: KindController<Spec, W
     const want = desired.want;
     const what = kind.describe(want);
 
+    const c = client(connection);
+    const brokerTarget = targets.broker(c.brokerId, kind.brokerKey(want));
+    recordDependencies(key, connection, [...extraTargets, brokerTarget]);
+    const release = brokerSlot(c, key, k);
+    if (release === undefined) return parked(ctx, c);
     try {
-      const c = client(connection);
-      const brokerTarget = targets.broker(c.brokerId, kind.brokerKey(want));
-      recordDependencies(key, connection, [...extraTargets, brokerTarget]);
       const snapshot = await rt.snapshots.get(c);
       const ready = findCondition(obj.status?.conditions, 'Ready');
       const wasReady =
@@ -415,6 +452,8 @@ export function createTopologyReconciler<Spec, W, L>(def: KindController<Spec, W
         obj.status?.observedGeneration === obj.metadata.generation &&
         (!readyRevisions.has(k) || readyRevisions.get(k) === prepared.revision);
       const plan = planConverge(kind, want, snapshot, rt.secrets, wasReady);
+      // Only writes talk to the broker again; the rest is bookkeeping on the API server.
+      if (plan.type !== 'write') release();
       switch (plan.type) {
         case 'waiting':
           // Woken when what it waits for appears (created by Warren or seen in a refresh).
@@ -431,6 +470,7 @@ export function createTopologyReconciler<Spec, W, L>(def: KindController<Spec, W
           return { requeueAfterMs: seconds(300) };
         case 'write': {
           await executeAll(c, plan.ops);
+          release();
           if (plan.verb !== 'update') rt.wake(brokerTarget, { controller: name, key });
           const event = writeEvent(plan.verb, what, plan.changes);
           manager.events.normal(obj, event.reason, event.message, 'Reconcile');
@@ -450,7 +490,23 @@ export function createTopologyReconciler<Spec, W, L>(def: KindController<Spec, W
       waitingSince.delete(k);
       return undefined;
     } catch (error) {
-      return brokerFailure(obj, k, error);
+      release();
+      return await brokerFailure(obj, k, error);
+    } finally {
+      release();
+    }
+  }
+
+  return async function reconcile(
+    key: ObjectKey,
+    ctx: ReconcileContext,
+  ): Promise<ReconcileResult | undefined> {
+    const k = keyString(key);
+    const began = rt.slots.begin();
+    try {
+      return await reconcileObject(key, k, ctx);
+    } finally {
+      rt.slots.settle(holder(k), began);
     }
   };
 }

@@ -65,6 +65,16 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
   value: {{ .Values.leaderElection.enabled | quote }}
 - name: MAX_CONCURRENT_RECONCILES
   value: {{ .Values.maxConcurrentReconciles | quote }}
+- name: RECONCILE_TIMEOUT
+  value: {{ .Values.reconcileTimeout | quote }}
+- name: MANAGEMENT_REQUEST_TIMEOUT
+  value: {{ .Values.broker.requestTimeout | quote }}
+- name: MANAGEMENT_EXPORT_TIMEOUT
+  value: {{ .Values.broker.exportTimeout | quote }}
+- name: MANAGEMENT_MAX_RESPONSE_SIZE
+  value: {{ .Values.broker.maxResponseSize | quote }}
+- name: MAX_RECONCILES_PER_BROKER
+  value: {{ .Values.broker.maxReconciles | quote }}
 - name: LOG_LEVEL
   value: {{ .Values.logLevel | quote }}
 - name: METRICS_BIND_ADDRESS

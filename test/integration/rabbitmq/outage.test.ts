@@ -12,10 +12,17 @@ describe('Management client during a broker outage', () => {
 
   before(async () => {
     broker = await startRabbitmq();
-    // Enough retries to outlast a node restart (20 to 60 seconds on a busy machine).
+    // Enough retries, and a deadline long enough for them, to outlast a node restart (20 to 60
+    // seconds on a busy machine).
     patient = new ManagementClient(
       { url: broker.managementUrl, username: broker.username, password: broker.password },
-      { retries: 300, retryMinDelayMs: 200, retryMaxDelayMs: 1_000, connectTimeoutMs: 1_000 },
+      {
+        retries: 300,
+        retryMinDelayMs: 200,
+        retryMaxDelayMs: 1_000,
+        connectTimeoutMs: 1_000,
+        requestTimeoutMs: 180_000,
+      },
     );
     await patient.putVhost('outage', {});
   });

@@ -6,8 +6,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { Manager } from '../../../src/runtime/manager.ts';
 import { createLogger } from '../../../src/runtime/logger.ts';
-import { settingsSchema } from '../../../src/settings.ts';
-import { registerTopologyControllers } from '../../../src/topology/controllers.ts';
+import { consistentSettingsSchema } from '../../../src/settings.ts';
+import { registerTopologyControllers, type TopologyControllers } from '../../../src/topology/controllers.ts';
 import { apiServer, eventually, kubeConfig, testEnv } from '../../env/shared.ts';
 
 // The shared environment helpers, re-exported so topology tests import everything from here.
@@ -18,6 +18,7 @@ export const version = 'v1alpha1';
 
 export interface Operator {
   manager: Manager;
+  topology: TopologyControllers;
   logs: string[];
   stop(): Promise<void>;
   /** Everything the operator said or wrote: logs, Events and statuses in `namespace`, metrics. */
@@ -32,7 +33,7 @@ export async function startOperator(settings: Record<string, string> = {}): Prom
       callback();
     },
   });
-  const parsed = settingsSchema.parse({
+  const parsed = consistentSettingsSchema.parse({
     leaderElect: 'false',
     metricsBindAddress: '0',
     healthProbeBindAddress: '0',
@@ -47,10 +48,11 @@ export async function startOperator(settings: Record<string, string> = {}): Prom
     settings: parsed,
     logger: createLogger({ level: 'debug', destination }),
   });
-  registerTopologyControllers(manager, parsed);
+  const topology = registerTopologyControllers(manager, parsed);
   await manager.start();
   return {
     manager,
+    topology,
     logs,
     stop: () => manager.stop(),
     output: async (namespace) => {
