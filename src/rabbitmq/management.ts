@@ -245,12 +245,14 @@ export class ManagementClient {
    * that took effect is reported to the write listeners. A user PUT with a plain `password`
    * is sent as a locally made hash: the broker stores exactly what the snapshot records.
    * Queue declarations and policy writes in one vhost never overlap (see policy-gate.ts).
+   * `signal` (a reconcile's) abandons the request and its retries: once aborted, nothing more is sent.
    */
   async request(
     method: HttpMethod,
     path: string,
     body?: unknown,
     secrets: string[] = [],
+    signal?: AbortSignal,
   ): Promise<RawResponse> {
     const sent = method === 'PUT' ? hashPlainPassword(path, body) : { body, secrets: [] };
     const hidden = [...this.#secrets, ...secrets, ...sent.secrets];
@@ -258,9 +260,9 @@ export class ManagementClient {
     try {
       const response =
         claim === undefined
-          ? await this.#send(method, path, sent.body, hidden)
+          ? await this.#send(method, path, sent.body, hidden, signal)
           : await policyGates.run(`${this.brokerId}\0${claim.vhost}`, claim.exclusive, () =>
-              this.#send(method, path, sent.body, hidden),
+              this.#send(method, path, sent.body, hidden, signal),
             );
       if (method === 'GET') this.#rememberBindings(path, response.text);
       else this.#reportWrite(method, path, sent.body);
@@ -274,10 +276,17 @@ export class ManagementClient {
     }
   }
 
-  async #send(method: HttpMethod, path: string, body: unknown, secrets: string[]): Promise<RawResponse> {
+  async #send(
+    method: HttpMethod,
+    path: string,
+    body: unknown,
+    secrets: string[],
+    signal?: AbortSignal,
+  ): Promise<RawResponse> {
     const idempotent = method !== 'POST';
     const payload = body === undefined ? undefined : JSON.stringify(body);
     for (let attempt = 0; ; attempt++) {
+      signal?.throwIfAborted();
       const canRetry = attempt < this.#options.retries;
       const started = performance.now();
       let response: RawResponse;
@@ -293,13 +302,16 @@ export class ManagementClient {
             ...(payload === undefined ? {} : { 'content-type': 'application/json' }),
           },
           ...(payload === undefined ? {} : { body: payload }),
+          ...(signal === undefined ? {} : { signal }),
         });
         response = { status: result.statusCode, headers: result.headers, text: await result.body.text() };
       } catch (error) {
         this.#options.metrics?.observe(method, 'error', (performance.now() - started) / 1000);
+        // The caller gave up: not the broker's failure, and not to be retried.
+        signal?.throwIfAborted();
         const failure = classifyTransportError(error);
         if (!this.#closed && failure.transient && canRetry && (idempotent || failure.notSent)) {
-          await sleep(this.#backoff(attempt));
+          await sleep(this.#backoff(attempt), undefined, { signal });
           continue;
         }
         throw new BrokerError(
@@ -316,7 +328,9 @@ export class ManagementClient {
       if (response.status < 300) return response;
       if (isTransientStatus(response.status) && idempotent && canRetry && !this.#closed) {
         const hinted = retryAfterMs(response.headers['retry-after']);
-        await sleep(Math.min(hinted ?? this.#backoff(attempt), this.#options.retryMaxDelayMs));
+        await sleep(Math.min(hinted ?? this.#backoff(attempt), this.#options.retryMaxDelayMs), undefined, {
+          signal,
+        });
         continue;
       }
       throw this.#statusError(method, path, response, attempt, secrets);
@@ -413,8 +427,8 @@ export class ManagementClient {
     });
   }
 
-  async #json<T>(method: HttpMethod, path: string, body?: unknown): Promise<T> {
-    const response = await this.request(method, path, body);
+  async #json<T>(method: HttpMethod, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
+    const response = await this.request(method, path, body, [], signal);
     if (response.text === '') return undefined as T;
     try {
       return JSON.parse(response.text) as T;
@@ -432,9 +446,9 @@ export class ManagementClient {
   }
 
   /** GET that maps 404 to undefined. */
-  async #find<T>(path: string): Promise<T | undefined> {
+  async #find<T>(path: string, signal?: AbortSignal): Promise<T | undefined> {
     try {
-      return await this.#json<T>('GET', path);
+      return await this.#json<T>('GET', path, undefined, signal);
     } catch (error) {
       if (error instanceof BrokerError && error.reason === 'NotFound') return undefined;
       throw error;
@@ -442,9 +456,9 @@ export class ManagementClient {
   }
 
   /** DELETE that treats 404 as done; true when something was deleted. */
-  async #delete(path: string): Promise<boolean> {
+  async #delete(path: string, signal?: AbortSignal): Promise<boolean> {
     try {
-      await this.request('DELETE', path);
+      await this.request('DELETE', path, undefined, [], signal);
       return true;
     } catch (error) {
       if (error instanceof BrokerError && error.reason === 'NotFound') return false;
@@ -478,17 +492,17 @@ export class ManagementClient {
     return this.#find(apiPath('vhosts', name));
   }
 
-  async putVhost(name: string, settings: VhostSettings): Promise<void> {
+  async putVhost(name: string, settings: VhostSettings, signal?: AbortSignal): Promise<void> {
     const body = {
       ...settings,
       ...(settings.tags === undefined ? {} : { tags: sortedTags(settings.tags).join(',') }),
     };
-    await this.request('PUT', apiPath('vhosts', name), body);
+    await this.request('PUT', apiPath('vhosts', name), body, [], signal);
   }
 
   /** Deletes the vhost and everything in it. */
-  async deleteVhost(name: string): Promise<boolean> {
-    const deleted = await this.#delete(apiPath('vhosts', name));
+  async deleteVhost(name: string, signal?: AbortSignal): Promise<boolean> {
+    const deleted = await this.#delete(apiPath('vhosts', name), signal);
     return deleted;
   }
 
@@ -500,12 +514,12 @@ export class ManagementClient {
     return list[0]?.value ?? {};
   }
 
-  async putVhostLimit(vhost: string, limit: string, value: number): Promise<void> {
-    await this.request('PUT', apiPath('vhost-limits', vhost, limit), { value });
+  async putVhostLimit(vhost: string, limit: string, value: number, signal?: AbortSignal): Promise<void> {
+    await this.request('PUT', apiPath('vhost-limits', vhost, limit), { value }, [], signal);
   }
 
-  async deleteVhostLimit(vhost: string, limit: string): Promise<boolean> {
-    const deleted = await this.#delete(apiPath('vhost-limits', vhost, limit));
+  async deleteVhostLimit(vhost: string, limit: string, signal?: AbortSignal): Promise<boolean> {
+    const deleted = await this.#delete(apiPath('vhost-limits', vhost, limit), signal);
     return deleted;
   }
 
@@ -524,25 +538,29 @@ export class ManagementClient {
     return new Map(list.map((item) => [item.user, item.value]));
   }
 
-  getUser(name: string): Promise<User | undefined> {
-    return this.#find(apiPath('users', name));
+  getUser(name: string, signal?: AbortSignal): Promise<User | undefined> {
+    return this.#find(apiPath('users', name), signal);
   }
 
   /**
    * Creates or updates a user. A plain `password` is hashed here (the broker only ever sees
    * the hash, and the snapshot can record exactly what was stored).
    */
-  async putUser(name: string, user: { password: string; tags: string[] } | UserSettings): Promise<void> {
+  async putUser(
+    name: string,
+    user: { password: string; tags: string[] } | UserSettings,
+    signal?: AbortSignal,
+  ): Promise<void> {
     const tags = sortedTags(user.tags).join(',');
     const body =
       'password' in user
         ? { password: user.password, tags }
         : { password_hash: user.password_hash, hashing_algorithm: user.hashing_algorithm, tags };
-    await this.request('PUT', apiPath('users', name), body);
+    await this.request('PUT', apiPath('users', name), body, [], signal);
   }
 
-  async deleteUser(name: string): Promise<boolean> {
-    const deleted = await this.#delete(apiPath('users', name));
+  async deleteUser(name: string, signal?: AbortSignal): Promise<boolean> {
+    const deleted = await this.#delete(apiPath('users', name), signal);
     return deleted;
   }
 
@@ -554,12 +572,12 @@ export class ManagementClient {
     return list[0]?.value ?? {};
   }
 
-  async putUserLimit(user: string, limit: string, value: number): Promise<void> {
-    await this.request('PUT', apiPath('user-limits', user, limit), { value });
+  async putUserLimit(user: string, limit: string, value: number, signal?: AbortSignal): Promise<void> {
+    await this.request('PUT', apiPath('user-limits', user, limit), { value }, [], signal);
   }
 
-  async deleteUserLimit(user: string, limit: string): Promise<boolean> {
-    const deleted = await this.#delete(apiPath('user-limits', user, limit));
+  async deleteUserLimit(user: string, limit: string, signal?: AbortSignal): Promise<boolean> {
+    const deleted = await this.#delete(apiPath('user-limits', user, limit), signal);
     return deleted;
   }
 
@@ -573,17 +591,22 @@ export class ManagementClient {
     return this.#json('GET', '/api/topic-permissions');
   }
 
-  getPermission(vhost: string, user: string): Promise<Permission | undefined> {
-    return this.#find(apiPath('permissions', vhost, user));
+  getPermission(vhost: string, user: string, signal?: AbortSignal): Promise<Permission | undefined> {
+    return this.#find(apiPath('permissions', vhost, user), signal);
   }
 
-  async putPermission(vhost: string, user: string, settings: PermissionSettings): Promise<void> {
+  async putPermission(
+    vhost: string,
+    user: string,
+    settings: PermissionSettings,
+    signal?: AbortSignal,
+  ): Promise<void> {
     const body = { configure: settings.configure, write: settings.write, read: settings.read };
-    await this.request('PUT', apiPath('permissions', vhost, user), body);
+    await this.request('PUT', apiPath('permissions', vhost, user), body, [], signal);
   }
 
-  async deletePermission(vhost: string, user: string): Promise<boolean> {
-    const deleted = await this.#delete(apiPath('permissions', vhost, user));
+  async deletePermission(vhost: string, user: string, signal?: AbortSignal): Promise<boolean> {
+    const deleted = await this.#delete(apiPath('permissions', vhost, user), signal);
     return deleted;
   }
 
@@ -609,11 +632,16 @@ export class ManagementClient {
 
   // ---- exchanges -------------------------------------------------------------------------
 
-  getExchange(vhost: string, name: string): Promise<Exchange | undefined> {
-    return this.#find(apiPath('exchanges', vhost, name));
+  getExchange(vhost: string, name: string, signal?: AbortSignal): Promise<Exchange | undefined> {
+    return this.#find(apiPath('exchanges', vhost, name), signal);
   }
 
-  async putExchange(vhost: string, name: string, settings: ExchangeSettings): Promise<void> {
+  async putExchange(
+    vhost: string,
+    name: string,
+    settings: ExchangeSettings,
+    signal?: AbortSignal,
+  ): Promise<void> {
     const body = {
       type: settings.type,
       durable: settings.durable,
@@ -621,31 +649,37 @@ export class ManagementClient {
       internal: settings.internal ?? false,
       arguments: settings.arguments,
     };
-    await this.request('PUT', apiPath('exchanges', vhost, name), body);
+    await this.request('PUT', apiPath('exchanges', vhost, name), body, [], signal);
   }
 
-  async deleteExchange(vhost: string, name: string, options: { ifUnused?: boolean } = {}): Promise<boolean> {
+  async deleteExchange(
+    vhost: string,
+    name: string,
+    options: { ifUnused?: boolean } = {},
+    signal?: AbortSignal,
+  ): Promise<boolean> {
     const query = options.ifUnused === true ? '?if-unused=true' : '';
-    const deleted = await this.#delete(apiPath('exchanges', vhost, name) + query);
+    const deleted = await this.#delete(apiPath('exchanges', vhost, name) + query, signal);
     return deleted;
   }
 
   // ---- queues ----------------------------------------------------------------------------
 
   /** One queue with its message and consumer counts (the snapshot has neither). */
-  getQueue(vhost: string, name: string): Promise<QueueDetails | undefined> {
+  getQueue(vhost: string, name: string, signal?: AbortSignal): Promise<QueueDetails | undefined> {
     return this.#find(
       `${apiPath('queues', vhost, name)}?columns=name,vhost,durable,auto_delete,arguments,type,messages,consumers,state,node`,
+      signal,
     );
   }
 
-  async putQueue(vhost: string, name: string, settings: QueueSettings): Promise<void> {
+  async putQueue(vhost: string, name: string, settings: QueueSettings, signal?: AbortSignal): Promise<void> {
     const body = {
       durable: settings.durable,
       auto_delete: settings.auto_delete,
       arguments: settings.arguments,
     };
-    await this.request('PUT', apiPath('queues', vhost, name), body);
+    await this.request('PUT', apiPath('queues', vhost, name), body, [], signal);
   }
 
   /**
@@ -658,6 +692,7 @@ export class ManagementClient {
     vhost: string,
     name: string,
     options: { ifEmpty?: boolean; ifUnused?: boolean } = {},
+    signal?: AbortSignal,
   ): Promise<boolean> {
     const flags = new URLSearchParams();
     if (options.ifEmpty === true) flags.set('if-empty', 'true');
@@ -665,7 +700,7 @@ export class ManagementClient {
     const path = apiPath('queues', vhost, name);
     let deleted: boolean;
     try {
-      deleted = await this.#delete(flags.size === 0 ? path : `${path}?${flags.toString()}`);
+      deleted = await this.#delete(flags.size === 0 ? path : `${path}?${flags.toString()}`, signal);
     } catch (error) {
       if (!(
         error instanceof BrokerError &&
@@ -674,7 +709,7 @@ export class ManagementClient {
       )) {
         throw error;
       }
-      const queue = await this.getQueue(vhost, name);
+      const queue = await this.getQueue(vhost, name, signal);
       if (queue === undefined) {
         deleted = false;
       } else {
@@ -700,7 +735,7 @@ export class ManagementClient {
             { method: 'DELETE', path },
           );
         }
-        deleted = await this.#delete(path);
+        deleted = await this.#delete(path, signal);
       }
     }
     return deleted;
@@ -713,16 +748,19 @@ export class ManagementClient {
     source: string,
     destinationType: DestinationType,
     destination: string,
+    signal?: AbortSignal,
   ): Promise<ListedBinding[]> {
-    return this.#json('GET', bindingsPath(vhost, source, destinationType, destination));
+    return this.#json('GET', bindingsPath(vhost, source, destinationType, destination), undefined, signal);
   }
 
   /** Creates a binding; returns its properties key (from the Location header). */
-  async createBinding(binding: Binding): Promise<string | undefined> {
+  async createBinding(binding: Binding, signal?: AbortSignal): Promise<string | undefined> {
     const response = await this.request(
       'POST',
       bindingsPath(binding.vhost, binding.source, binding.destination_type, binding.destination),
       { routing_key: binding.routing_key, arguments: binding.arguments },
+      [],
+      signal,
     );
     const location = response.headers.location;
     const value = Array.isArray(location) ? location[0] : location;
@@ -735,7 +773,7 @@ export class ManagementClient {
    * the same source and destination. The broker's properties key of a binding with arguments
    * includes a hash clients cannot compute, so it is read from the list. False: already gone.
    */
-  async deleteBinding(binding: Binding): Promise<boolean> {
+  async deleteBinding(binding: Binding, signal?: AbortSignal): Promise<boolean> {
     let listed: ListedBinding[];
     try {
       listed = await this.listBindings(
@@ -743,6 +781,7 @@ export class ManagementClient {
         binding.source,
         binding.destination_type,
         binding.destination,
+        signal,
       );
     } catch (error) {
       if (error instanceof BrokerError && error.reason === 'NotFound') listed = [];
@@ -761,6 +800,7 @@ export class ManagementClient {
       binding.destination_type,
       binding.destination,
       match.properties_key,
+      signal,
     );
   }
 
@@ -771,30 +811,37 @@ export class ManagementClient {
     destinationType: DestinationType,
     destination: string,
     propertiesKey: string,
+    signal?: AbortSignal,
   ): Promise<boolean> {
     return this.#delete(
       `${bindingsPath(vhost, source, destinationType, destination)}/${segment(propertiesKey)}`,
+      signal,
     );
   }
 
   // ---- policies --------------------------------------------------------------------------
 
-  getPolicy(vhost: string, name: string): Promise<Policy | undefined> {
-    return this.#find(apiPath('policies', vhost, name));
+  getPolicy(vhost: string, name: string, signal?: AbortSignal): Promise<Policy | undefined> {
+    return this.#find(apiPath('policies', vhost, name), signal);
   }
 
-  async putPolicy(vhost: string, name: string, settings: PolicySettings): Promise<void> {
+  async putPolicy(
+    vhost: string,
+    name: string,
+    settings: PolicySettings,
+    signal?: AbortSignal,
+  ): Promise<void> {
     const body = {
       pattern: settings.pattern,
       definition: settings.definition,
       priority: settings.priority,
       'apply-to': settings['apply-to'],
     };
-    await this.request('PUT', apiPath('policies', vhost, name), body);
+    await this.request('PUT', apiPath('policies', vhost, name), body, [], signal);
   }
 
-  async deletePolicy(vhost: string, name: string): Promise<boolean> {
-    const deleted = await this.#delete(apiPath('policies', vhost, name));
+  async deletePolicy(vhost: string, name: string, signal?: AbortSignal): Promise<boolean> {
+    const deleted = await this.#delete(apiPath('policies', vhost, name), signal);
     return deleted;
   }
 }
