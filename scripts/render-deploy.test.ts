@@ -4,6 +4,8 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
 import {
+  SHUTDOWN_MARGIN_SECONDS,
+  managerManifests,
   operatorEnv,
   renderDeployFiles,
   repoRoot,
@@ -11,7 +13,7 @@ import {
   type ChartDefaults,
 } from './render-deploy.ts';
 import { watchedNamespaceRules } from '../src/rbac.ts';
-import { loadSettings } from '../src/settings.ts';
+import { loadSettings, parseDuration, settingsSchema } from '../src/settings.ts';
 
 describe('Rendered chart and plain manifests', () => {
   it('are up to date with crds/, src/rbac.ts and the chart defaults (run npm run generate when this fails)', async () => {
@@ -66,5 +68,35 @@ describe('Rendered chart and plain manifests', () => {
       readOnlyRootFilesystem: true,
       capabilities: { drop: ['ALL'] },
     });
+  });
+
+  it('give the pod a grace period that outlasts the graceful shutdown timeout, so the Lease is released before SIGKILL', async () => {
+    const files = await renderDeployFiles();
+    const [doc] = parseAllDocuments(files.get('config/manager/manager.yaml')!);
+    const pod = (
+      doc!.toJS() as {
+        spec: {
+          template: {
+            spec: {
+              terminationGracePeriodSeconds: number;
+              containers: { env: { name: string; value?: string }[] }[];
+            };
+          };
+        };
+      }
+    ).spec.template.spec;
+    const timeout = pod.containers[0]!.env.find((e) => e.name === 'GRACEFUL_SHUTDOWN_TIMEOUT')?.value;
+    assert.ok(timeout, 'the timeout is set explicitly');
+    const timeoutMs = parseDuration(timeout);
+    assert.equal(timeoutMs, settingsSchema.parse({}).gracefulShutdownTimeout, "the operator's default");
+    assert.ok(
+      pod.terminationGracePeriodSeconds * 1000 >= timeoutMs + SHUTDOWN_MARGIN_SECONDS * 1000,
+      `grace ${pod.terminationGracePeriodSeconds} s, timeout ${timeout}`,
+    );
+  });
+
+  it('refuse chart defaults whose grace period leaves no time to release the Lease', () => {
+    const values = { gracefulShutdownTimeoutSeconds: 30, terminationGracePeriodSeconds: 30 } as ChartDefaults;
+    assert.throws(() => managerManifests(values, '0.1.0'), /at least gracefulShutdownTimeoutSeconds \+ 15/);
   });
 });

@@ -33,8 +33,15 @@ export interface ChartDefaults {
   resources: Record<string, unknown>;
   podSecurityContext: Record<string, unknown>;
   securityContext: Record<string, unknown>;
+  gracefulShutdownTimeoutSeconds: number;
   terminationGracePeriodSeconds: number;
 }
+
+/**
+ * Seconds the pod's grace period must leave after GRACEFUL_SHUTDOWN_TIMEOUT: the Lease release (bounded by the
+ * 10 s renew deadline) and closing down. The chart's template refuses less.
+ */
+export const SHUTDOWN_MARGIN_SECONDS = 15;
 
 type Manifest = Record<string, unknown>;
 
@@ -149,6 +156,7 @@ export function operatorEnv(values: ChartDefaults, watchNamespaces: string[]): M
     { name: 'MANAGEMENT_MAX_RESPONSE_SIZE', value: values.broker.maxResponseSize },
     { name: 'MAX_RECONCILES_PER_BROKER', value: String(values.broker.maxReconciles) },
     { name: 'LOG_LEVEL', value: values.logLevel },
+    { name: 'GRACEFUL_SHUTDOWN_TIMEOUT', value: `${values.gracefulShutdownTimeoutSeconds}s` },
     { name: 'METRICS_BIND_ADDRESS', value: `:${values.metrics.port}` },
     { name: 'HEALTH_PROBE_BIND_ADDRESS', value: `:${values.probes.port}` },
   ];
@@ -156,6 +164,14 @@ export function operatorEnv(values: ChartDefaults, watchNamespaces: string[]): M
 
 /** config/manager/: the namespace, the operator Deployment and its metrics Service, from the chart's defaults. */
 export function managerManifests(values: ChartDefaults, appVersion: string): Record<string, string> {
+  if (
+    values.terminationGracePeriodSeconds <
+    values.gracefulShutdownTimeoutSeconds + SHUTDOWN_MARGIN_SECONDS
+  ) {
+    throw new Error(
+      `charts/warren/values.yaml: terminationGracePeriodSeconds must be at least gracefulShutdownTimeoutSeconds + ${SHUTDOWN_MARGIN_SECONDS}`,
+    );
+  }
   const labels = plainLabels(appVersion);
   const image = `${values.image.repository}:${values.image.tag || appVersion}`;
   const deployment: Manifest = {

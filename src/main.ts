@@ -1,7 +1,7 @@
 // The operator process: settings → kube config → manager → controllers → start. Wiring only.
 import { registerClusterController } from './cluster/reconciler.ts';
 import { loadApiServerAccess } from './runtime/api-server.ts';
-import { Manager } from './runtime/manager.ts';
+import { Manager, exitCodeOf } from './runtime/manager.ts';
 import { createLogger } from './runtime/logger.ts';
 import { SettingsError, loadSettings } from './settings.ts';
 import type { Settings } from './settings.ts';
@@ -63,7 +63,8 @@ async function main(): Promise<void> {
   );
   const outcome = await manager.done;
   // A lost lease exits non-zero so the pod restarts as a clean standby (controller-runtime does the same).
-  process.exit(outcome === 'leadership-lost' ? 1 : 0);
+  if (outcome === 'leadership-lost') log.error('exiting: leader election lost');
+  process.exit(exitCodeOf(outcome));
 }
 
 await main();

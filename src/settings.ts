@@ -126,7 +126,9 @@ export const settingsSchema = z.object({
   leaderElectionId: z.string().min(1).default('warren-operator-leader'),
   /** Namespace of the Lease; default the operator's own namespace (POD_NAMESPACE or the service account's). */
   leaderElectionNamespace: z.string().default(''),
+  /** How long a standby waits for a silent leader; must exceed renewDeadline + retryPeriod. */
   leaseDuration: duration('15s'),
+  /** How long the leader keeps trying to renew before it gives up leading (and the process exits 1). */
   renewDeadline: duration('10s'),
   retryPeriod: duration('2s'),
   /** Time in-flight reconciles, then queued Events, get to finish on shutdown before they are abandoned. */

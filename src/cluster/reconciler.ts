@@ -304,10 +304,12 @@ function nextStatus(
 }
 
 export async function reconcileCluster(
-  options: ClusterControllerOptions,
+  shared: ClusterControllerOptions,
   key: ObjectKey,
   ctx: ReconcileContext,
 ): Promise<ReconcileResult | undefined> {
+  // Every request of this pass carries its signal: once the reconcile is abandoned, nothing more is written.
+  const options = { ...shared, client: shared.client.withSignal(ctx.signal) };
   const raw = ctx.cache.get(key);
   if (!raw) {
     options.certificateExpiry?.forget(key);

@@ -564,9 +564,9 @@ export class ManagementClient {
   }
 
   /** GET that maps 404 to undefined. */
-  async #find<T>(path: string): Promise<T | undefined> {
+  async #find<T>(path: string, signal?: AbortSignal): Promise<T | undefined> {
     try {
-      return await this.#json<T>('GET', path);
+      return await this.#json<T>('GET', path, undefined, { signal });
     } catch (error) {
       if (error instanceof BrokerError && error.reason === 'NotFound') return undefined;
       throw error;
@@ -574,9 +574,9 @@ export class ManagementClient {
   }
 
   /** DELETE that treats 404 as done; true when something was deleted. */
-  async #delete(path: string): Promise<boolean> {
+  async #delete(path: string, signal?: AbortSignal): Promise<boolean> {
     try {
-      await this.request('DELETE', path);
+      await this.request('DELETE', path, undefined, { signal });
       return true;
     } catch (error) {
       if (error instanceof BrokerError && error.reason === 'NotFound') return false;
@@ -612,17 +612,17 @@ export class ManagementClient {
     return this.#find(apiPath('vhosts', name));
   }
 
-  async putVhost(name: string, settings: VhostSettings): Promise<void> {
+  async putVhost(name: string, settings: VhostSettings, signal?: AbortSignal): Promise<void> {
     const body = {
       ...settings,
       ...(settings.tags === undefined ? {} : { tags: sortedTags(settings.tags).join(',') }),
     };
-    await this.request('PUT', apiPath('vhosts', name), body);
+    await this.request('PUT', apiPath('vhosts', name), body, { signal });
   }
 
   /** Deletes the vhost and everything in it. */
-  async deleteVhost(name: string): Promise<boolean> {
-    const deleted = await this.#delete(apiPath('vhosts', name));
+  async deleteVhost(name: string, signal?: AbortSignal): Promise<boolean> {
+    const deleted = await this.#delete(apiPath('vhosts', name), signal);
     return deleted;
   }
 
@@ -634,12 +634,12 @@ export class ManagementClient {
     return list[0]?.value ?? {};
   }
 
-  async putVhostLimit(vhost: string, limit: string, value: number): Promise<void> {
-    await this.request('PUT', apiPath('vhost-limits', vhost, limit), { value });
+  async putVhostLimit(vhost: string, limit: string, value: number, signal?: AbortSignal): Promise<void> {
+    await this.request('PUT', apiPath('vhost-limits', vhost, limit), { value }, { signal });
   }
 
-  async deleteVhostLimit(vhost: string, limit: string): Promise<boolean> {
-    const deleted = await this.#delete(apiPath('vhost-limits', vhost, limit));
+  async deleteVhostLimit(vhost: string, limit: string, signal?: AbortSignal): Promise<boolean> {
+    const deleted = await this.#delete(apiPath('vhost-limits', vhost, limit), signal);
     return deleted;
   }
 
@@ -658,25 +658,29 @@ export class ManagementClient {
     return new Map(list.map((item) => [item.user, item.value]));
   }
 
-  getUser(name: string): Promise<User | undefined> {
-    return this.#find(apiPath('users', name));
+  getUser(name: string, signal?: AbortSignal): Promise<User | undefined> {
+    return this.#find(apiPath('users', name), signal);
   }
 
   /**
    * Creates or updates a user. A plain `password` is hashed here (the broker only ever sees
    * the hash, and the snapshot can record exactly what was stored).
    */
-  async putUser(name: string, user: { password: string; tags: string[] } | UserSettings): Promise<void> {
+  async putUser(
+    name: string,
+    user: { password: string; tags: string[] } | UserSettings,
+    signal?: AbortSignal,
+  ): Promise<void> {
     const tags = sortedTags(user.tags).join(',');
     const body =
       'password' in user
         ? { password: user.password, tags }
         : { password_hash: user.password_hash, hashing_algorithm: user.hashing_algorithm, tags };
-    await this.request('PUT', apiPath('users', name), body);
+    await this.request('PUT', apiPath('users', name), body, { signal });
   }
 
-  async deleteUser(name: string): Promise<boolean> {
-    const deleted = await this.#delete(apiPath('users', name));
+  async deleteUser(name: string, signal?: AbortSignal): Promise<boolean> {
+    const deleted = await this.#delete(apiPath('users', name), signal);
     return deleted;
   }
 
@@ -688,12 +692,12 @@ export class ManagementClient {
     return list[0]?.value ?? {};
   }
 
-  async putUserLimit(user: string, limit: string, value: number): Promise<void> {
-    await this.request('PUT', apiPath('user-limits', user, limit), { value });
+  async putUserLimit(user: string, limit: string, value: number, signal?: AbortSignal): Promise<void> {
+    await this.request('PUT', apiPath('user-limits', user, limit), { value }, { signal });
   }
 
-  async deleteUserLimit(user: string, limit: string): Promise<boolean> {
-    const deleted = await this.#delete(apiPath('user-limits', user, limit));
+  async deleteUserLimit(user: string, limit: string, signal?: AbortSignal): Promise<boolean> {
+    const deleted = await this.#delete(apiPath('user-limits', user, limit), signal);
     return deleted;
   }
 
@@ -707,17 +711,22 @@ export class ManagementClient {
     return this.#json('GET', '/api/topic-permissions');
   }
 
-  getPermission(vhost: string, user: string): Promise<Permission | undefined> {
-    return this.#find(apiPath('permissions', vhost, user));
+  getPermission(vhost: string, user: string, signal?: AbortSignal): Promise<Permission | undefined> {
+    return this.#find(apiPath('permissions', vhost, user), signal);
   }
 
-  async putPermission(vhost: string, user: string, settings: PermissionSettings): Promise<void> {
+  async putPermission(
+    vhost: string,
+    user: string,
+    settings: PermissionSettings,
+    signal?: AbortSignal,
+  ): Promise<void> {
     const body = { configure: settings.configure, write: settings.write, read: settings.read };
-    await this.request('PUT', apiPath('permissions', vhost, user), body);
+    await this.request('PUT', apiPath('permissions', vhost, user), body, { signal });
   }
 
-  async deletePermission(vhost: string, user: string): Promise<boolean> {
-    const deleted = await this.#delete(apiPath('permissions', vhost, user));
+  async deletePermission(vhost: string, user: string, signal?: AbortSignal): Promise<boolean> {
+    const deleted = await this.#delete(apiPath('permissions', vhost, user), signal);
     return deleted;
   }
 
@@ -743,11 +752,16 @@ export class ManagementClient {
 
   // ---- exchanges -------------------------------------------------------------------------
 
-  getExchange(vhost: string, name: string): Promise<Exchange | undefined> {
-    return this.#find(apiPath('exchanges', vhost, name));
+  getExchange(vhost: string, name: string, signal?: AbortSignal): Promise<Exchange | undefined> {
+    return this.#find(apiPath('exchanges', vhost, name), signal);
   }
 
-  async putExchange(vhost: string, name: string, settings: ExchangeSettings): Promise<void> {
+  async putExchange(
+    vhost: string,
+    name: string,
+    settings: ExchangeSettings,
+    signal?: AbortSignal,
+  ): Promise<void> {
     const body = {
       type: settings.type,
       durable: settings.durable,
@@ -755,31 +769,37 @@ export class ManagementClient {
       internal: settings.internal ?? false,
       arguments: settings.arguments,
     };
-    await this.request('PUT', apiPath('exchanges', vhost, name), body);
+    await this.request('PUT', apiPath('exchanges', vhost, name), body, { signal });
   }
 
-  async deleteExchange(vhost: string, name: string, options: { ifUnused?: boolean } = {}): Promise<boolean> {
+  async deleteExchange(
+    vhost: string,
+    name: string,
+    options: { ifUnused?: boolean } = {},
+    signal?: AbortSignal,
+  ): Promise<boolean> {
     const query = options.ifUnused === true ? '?if-unused=true' : '';
-    const deleted = await this.#delete(apiPath('exchanges', vhost, name) + query);
+    const deleted = await this.#delete(apiPath('exchanges', vhost, name) + query, signal);
     return deleted;
   }
 
   // ---- queues ----------------------------------------------------------------------------
 
   /** One queue with its message and consumer counts (the snapshot has neither). */
-  getQueue(vhost: string, name: string): Promise<QueueDetails | undefined> {
+  getQueue(vhost: string, name: string, signal?: AbortSignal): Promise<QueueDetails | undefined> {
     return this.#find(
       `${apiPath('queues', vhost, name)}?columns=name,vhost,durable,auto_delete,arguments,type,messages,consumers,state,node`,
+      signal,
     );
   }
 
-  async putQueue(vhost: string, name: string, settings: QueueSettings): Promise<void> {
+  async putQueue(vhost: string, name: string, settings: QueueSettings, signal?: AbortSignal): Promise<void> {
     const body = {
       durable: settings.durable,
       auto_delete: settings.auto_delete,
       arguments: settings.arguments,
     };
-    await this.request('PUT', apiPath('queues', vhost, name), body);
+    await this.request('PUT', apiPath('queues', vhost, name), body, { signal });
   }
 
   /**
@@ -792,6 +812,7 @@ export class ManagementClient {
     vhost: string,
     name: string,
     options: { ifEmpty?: boolean; ifUnused?: boolean } = {},
+    signal?: AbortSignal,
   ): Promise<boolean> {
     const flags = new URLSearchParams();
     if (options.ifEmpty === true) flags.set('if-empty', 'true');
@@ -799,7 +820,7 @@ export class ManagementClient {
     const path = apiPath('queues', vhost, name);
     let deleted: boolean;
     try {
-      deleted = await this.#delete(flags.size === 0 ? path : `${path}?${flags.toString()}`);
+      deleted = await this.#delete(flags.size === 0 ? path : `${path}?${flags.toString()}`, signal);
     } catch (error) {
       if (!(
         error instanceof BrokerError &&
@@ -808,7 +829,7 @@ export class ManagementClient {
       )) {
         throw error;
       }
-      const queue = await this.getQueue(vhost, name);
+      const queue = await this.getQueue(vhost, name, signal);
       if (queue === undefined) {
         deleted = false;
       } else {
@@ -834,7 +855,7 @@ export class ManagementClient {
             { method: 'DELETE', path },
           );
         }
-        deleted = await this.#delete(path);
+        deleted = await this.#delete(path, signal);
       }
     }
     return deleted;
@@ -847,16 +868,20 @@ export class ManagementClient {
     source: string,
     destinationType: DestinationType,
     destination: string,
+    signal?: AbortSignal,
   ): Promise<ListedBinding[]> {
-    return this.#json('GET', bindingsPath(vhost, source, destinationType, destination));
+    return this.#json('GET', bindingsPath(vhost, source, destinationType, destination), undefined, {
+      signal,
+    });
   }
 
   /** Creates a binding; returns its properties key (from the Location header). */
-  async createBinding(binding: Binding): Promise<string | undefined> {
+  async createBinding(binding: Binding, signal?: AbortSignal): Promise<string | undefined> {
     const response = await this.request(
       'POST',
       bindingsPath(binding.vhost, binding.source, binding.destination_type, binding.destination),
       { routing_key: binding.routing_key, arguments: binding.arguments },
+      { signal },
     );
     const location = response.headers.location;
     const value = Array.isArray(location) ? location[0] : location;
@@ -869,7 +894,7 @@ export class ManagementClient {
    * the same source and destination. The broker's properties key of a binding with arguments
    * includes a hash clients cannot compute, so it is read from the list. False: already gone.
    */
-  async deleteBinding(binding: Binding): Promise<boolean> {
+  async deleteBinding(binding: Binding, signal?: AbortSignal): Promise<boolean> {
     let listed: ListedBinding[];
     try {
       listed = await this.listBindings(
@@ -877,6 +902,7 @@ export class ManagementClient {
         binding.source,
         binding.destination_type,
         binding.destination,
+        signal,
       );
     } catch (error) {
       if (error instanceof BrokerError && error.reason === 'NotFound') listed = [];
@@ -895,6 +921,7 @@ export class ManagementClient {
       binding.destination_type,
       binding.destination,
       match.properties_key,
+      signal,
     );
   }
 
@@ -905,30 +932,37 @@ export class ManagementClient {
     destinationType: DestinationType,
     destination: string,
     propertiesKey: string,
+    signal?: AbortSignal,
   ): Promise<boolean> {
     return this.#delete(
       `${bindingsPath(vhost, source, destinationType, destination)}/${segment(propertiesKey)}`,
+      signal,
     );
   }
 
   // ---- policies --------------------------------------------------------------------------
 
-  getPolicy(vhost: string, name: string): Promise<Policy | undefined> {
-    return this.#find(apiPath('policies', vhost, name));
+  getPolicy(vhost: string, name: string, signal?: AbortSignal): Promise<Policy | undefined> {
+    return this.#find(apiPath('policies', vhost, name), signal);
   }
 
-  async putPolicy(vhost: string, name: string, settings: PolicySettings): Promise<void> {
+  async putPolicy(
+    vhost: string,
+    name: string,
+    settings: PolicySettings,
+    signal?: AbortSignal,
+  ): Promise<void> {
     const body = {
       pattern: settings.pattern,
       definition: settings.definition,
       priority: settings.priority,
       'apply-to': settings['apply-to'],
     };
-    await this.request('PUT', apiPath('policies', vhost, name), body);
+    await this.request('PUT', apiPath('policies', vhost, name), body, { signal });
   }
 
-  async deletePolicy(vhost: string, name: string): Promise<boolean> {
-    const deleted = await this.#delete(apiPath('policies', vhost, name));
+  async deletePolicy(vhost: string, name: string, signal?: AbortSignal): Promise<boolean> {
+    const deleted = await this.#delete(apiPath('policies', vhost, name), signal);
     return deleted;
   }
 }

@@ -207,4 +207,24 @@ describe('Controller', () => {
     assert.equal(await stopping, true);
     assert.equal(attempts, 1);
   });
+
+  it('abandons in-flight reconciles at once, without grace, and takes no more keys', async () => {
+    const signals: AbortSignal[] = [];
+    const { informer, controller, metrics } = setup(
+      (_key, ctx) =>
+        new Promise((_resolve, reject) => {
+          signals.push(ctx.signal);
+          ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason as Error));
+        }),
+    );
+    await controller.start();
+    informer.add(cm('a'));
+    await until(() => signals.length === 1);
+    controller.abandon(new Error('leader election lost'));
+    assert.equal(signals[0]?.aborted, true, 'aborted in the same turn');
+    informer.add(cm('b'));
+    await new Promise((r) => setTimeout(r, 30));
+    assert.equal(signals.length, 1, 'no reconcile starts after');
+    assert.equal(await total(metrics, 'error'), 0, 'an abandoned reconcile is not a failure');
+  });
 });

@@ -29,7 +29,11 @@ export interface ReconcileContext<T extends KubeObject = KubeObject> {
   log: Logger;
   /** The primary resource's cache: read the object from here, not from the API server. */
   cache: Cache<T>;
-  /** Aborted when the operator shuts down (after the grace period) or the reconcile times out. */
+  /**
+   * Aborted when the operator shuts down (after the grace period), at once when the Lease is lost, or when
+   * the reconcile times out. Pass it to every request (`client.withSignal(ctx.signal)`): an abort must stop
+   * all writes.
+   */
   signal: AbortSignal;
   controller: string;
   reconcileID: string;
@@ -231,6 +235,16 @@ export class Controller<T extends KubeObject = KubeObject> {
     return finished;
   }
 
+  /**
+   * Stops at once, with no grace (the Lease is lost): no key is taken any more and the signal of every
+   * in-flight reconcile aborts now, cutting off the requests it passed the signal to.
+   */
+  abandon(reason: Error): void {
+    clearTimeout(this.resyncTimer);
+    this.queue.shutDown();
+    this.shutdown.abort(reason);
+  }
+
   private mapping(map: (obj: KubeObject) => ObjectKey[]): EventHandler {
     const enqueueAll = (obj: KubeObject) => {
       for (const key of map(obj)) this.enqueue(key);
@@ -303,6 +317,11 @@ export class Controller<T extends KubeObject = KubeObject> {
       }
       log.debug({ durationMs: Math.round(performance.now() - started) }, 'reconciled');
     } catch (err) {
+      if (this.shutdown.signal.aborted) {
+        // Abandoned on shutdown: not the object's failure, and nothing here may retry it.
+        log.info({ err }, 'reconcile abandoned');
+        return;
+      }
       const timedOut = timeout.signal.aborted;
       if (timedOut) this.metrics.reconcileTimeouts.inc(labels);
       if (err instanceof TerminalError && !timedOut) {

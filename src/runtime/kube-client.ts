@@ -26,7 +26,10 @@ export type JsonPatchOp =
 /** A failed API call. `code` is the HTTP status (0 when the server could not be reached). */
 export class ApiError extends Error {
   readonly code: number;
-  /** The Status reason (`NotFound`, `Conflict`, `AlreadyExists`, …) or `ConnectionFailed`. */
+  /**
+   * The Status reason (`NotFound`, `Conflict`, `AlreadyExists`, …), `ConnectionFailed` (no answer in time
+   * included), or `Aborted` (the caller's signal aborted).
+   */
   readonly reason: string;
   /** The reasons of the Status's `details.causes` (`NamespaceTerminating`, `FieldValueInvalid`, …). */
   readonly causes: readonly string[];
@@ -57,23 +60,27 @@ export interface RequestObserver {
   (info: { method: string; code: number; host: string }): void;
 }
 
-export interface RequestOptionsOf {
-  query?: Record<string, string | number | boolean | undefined>;
-  body?: unknown;
-  contentType?: string;
+/** What every call takes: a reconcile passes its ctx.signal, leader election its renew deadline. */
+export interface CallOptions {
+  /** Abandons the request: once aborted, nothing more is sent and a request in flight is cut off. */
   signal?: AbortSignal;
   /** Whole-request deadline; default 30 s. Watches pass 0 and keep their own watchdog. */
   timeoutMs?: number;
 }
 
-export interface ListOptions {
+export interface RequestOptionsOf extends CallOptions {
+  query?: Record<string, string | number | boolean | undefined>;
+  body?: unknown;
+  contentType?: string;
+}
+
+export interface ListOptions extends CallOptions {
   namespace?: string;
   labelSelector?: string;
   fieldSelector?: string;
   limit?: number;
   continue?: string;
   resourceVersion?: string;
-  signal?: AbortSignal;
 }
 
 export interface ObjectList<T> {
@@ -83,7 +90,7 @@ export interface ObjectList<T> {
   items: T[];
 }
 
-export interface ApplyOptions {
+export interface ApplyOptions extends CallOptions {
   fieldManager: string;
   /** Take ownership of fields another manager holds (default true: the operator is the source of truth). */
   force?: boolean;
@@ -92,17 +99,35 @@ export interface ApplyOptions {
 
 const DEFAULT_TIMEOUT_MS = 30_000;
 
+/** The connection pool, shared by a client and the views withSignal() makes of it. */
+interface Transport {
+  agent: Agent | undefined;
+  fingerprint: string;
+  closed: boolean;
+}
+
 export class KubeClient {
   readonly access: ApiServerAccess;
   readonly server: URL;
   private readonly observe: RequestObserver | undefined;
-  private agent: Agent | undefined;
-  private agentFingerprint = '';
+  private transport: Transport = { agent: undefined, fingerprint: '', closed: false };
+  private bound: AbortSignal | undefined;
 
   constructor(access: ApiServerAccess, options: { observe?: RequestObserver } = {}) {
     this.access = access;
     this.server = new URL(access.server);
     this.observe = options.observe;
+  }
+
+  /**
+   * This client with `signal` on every request, sharing its connections: a reconcile hands
+   * `client.withSignal(ctx.signal)` to everything it calls, so that an abort stops all of its requests.
+   */
+  withSignal(signal: AbortSignal): KubeClient {
+    const view = new KubeClient(this.access, { observe: this.observe });
+    view.transport = this.transport;
+    view.bound = this.bound ? AbortSignal.any([this.bound, signal]) : signal;
+    return view;
   }
 
   /** Sends one request and returns the parsed JSON body; throws ApiError for any non-2xx status. */
@@ -123,9 +148,13 @@ export class KubeClient {
     return response.body;
   }
 
-  async get<T extends KubeObject>(resource: ResourceRef, key: ObjectKey): Promise<T | undefined> {
+  async get<T extends KubeObject>(
+    resource: ResourceRef,
+    key: ObjectKey,
+    options: CallOptions = {},
+  ): Promise<T | undefined> {
     try {
-      return await this.request<T>('GET', resourcePath(resource, key.namespace, key.name));
+      return await this.request<T>('GET', resourcePath(resource, key.namespace, key.name), options);
     } catch (err) {
       if (isNotFound(err)) return undefined;
       throw err;
@@ -142,21 +171,28 @@ export class KubeClient {
         resourceVersion: options.resourceVersion,
       },
       signal: options.signal,
+      timeoutMs: options.timeoutMs,
     });
   }
 
-  async create<T extends KubeObject>(resource: ResourceRef, obj: T): Promise<T> {
+  async create<T extends KubeObject>(resource: ResourceRef, obj: T, options: CallOptions = {}): Promise<T> {
     return this.request<T>('POST', resourcePath(resource, obj.metadata.namespace), {
+      ...callOptions(options),
       body: withTypeMeta(resource, obj),
     });
   }
 
   /** Full update; the object's resourceVersion makes it fail with 409 if someone wrote in between. */
-  async replace<T extends KubeObject>(resource: ResourceRef, obj: T, subresource?: string): Promise<T> {
+  async replace<T extends KubeObject>(
+    resource: ResourceRef,
+    obj: T,
+    subresource?: string,
+    options: CallOptions = {},
+  ): Promise<T> {
     return this.request<T>(
       'PUT',
       resourcePath(resource, obj.metadata.namespace, obj.metadata.name ?? '', subresource),
-      { body: withTypeMeta(resource, obj) },
+      { ...callOptions(options), body: withTypeMeta(resource, obj) },
     );
   }
 
@@ -165,9 +201,10 @@ export class KubeClient {
     key: ObjectKey,
     patch: unknown,
     type: PatchType,
-    options: { subresource?: string; fieldManager?: string; force?: boolean } = {},
+    options: CallOptions & { subresource?: string; fieldManager?: string; force?: boolean } = {},
   ): Promise<T> {
     return this.request<T>('PATCH', resourcePath(resource, key.namespace, key.name, options.subresource), {
+      ...callOptions(options),
       body: patch,
       contentType: type,
       query: { fieldManager: options.fieldManager, force: options.force },
@@ -179,8 +216,9 @@ export class KubeClient {
     key: ObjectKey,
     patch: unknown,
     subresource?: string,
+    options: CallOptions = {},
   ): Promise<T> {
-    return this.patch<T>(resource, key, patch, PatchType.merge, { subresource });
+    return this.patch<T>(resource, key, patch, PatchType.merge, { ...callOptions(options), subresource });
   }
 
   async jsonPatch<T extends KubeObject>(
@@ -188,8 +226,9 @@ export class KubeClient {
     key: ObjectKey,
     ops: JsonPatchOp[],
     subresource?: string,
+    options: CallOptions = {},
   ): Promise<T> {
-    return this.patch<T>(resource, key, ops, PatchType.json, { subresource });
+    return this.patch<T>(resource, key, ops, PatchType.json, { ...callOptions(options), subresource });
   }
 
   /** Server-side apply of a whole object (apiVersion and kind are filled in from the resource). */
@@ -200,6 +239,7 @@ export class KubeClient {
   ): Promise<T> {
     const key = { namespace: obj.metadata.namespace ?? '', name: obj.metadata.name ?? '' };
     return this.patch<T>(resource, key, withTypeMeta(resource, obj), PatchType.apply, {
+      ...callOptions(options),
       subresource: options.subresource,
       fieldManager: options.fieldManager,
       force: options.force ?? true,
@@ -210,13 +250,16 @@ export class KubeClient {
   async delete(
     resource: ResourceRef,
     key: ObjectKey,
-    options: { propagationPolicy?: 'Foreground' | 'Background' | 'Orphan'; uid?: string } = {},
+    options: CallOptions & { propagationPolicy?: 'Foreground' | 'Background' | 'Orphan'; uid?: string } = {},
   ): Promise<boolean> {
     const body: Record<string, unknown> = { apiVersion: 'v1', kind: 'DeleteOptions' };
     if (options.propagationPolicy) body.propagationPolicy = options.propagationPolicy;
     if (options.uid) body.preconditions = { uid: options.uid };
     try {
-      await this.request('DELETE', resourcePath(resource, key.namespace, key.name), { body });
+      await this.request('DELETE', resourcePath(resource, key.namespace, key.name), {
+        ...callOptions(options),
+        body,
+      });
       return true;
     } catch (err) {
       if (isNotFound(err)) return false;
@@ -224,10 +267,23 @@ export class KubeClient {
     }
   }
 
+  /** Lets requests in flight finish, then closes the connections; later requests fail. */
   async close(): Promise<void> {
-    const agent = this.agent;
-    this.agent = undefined;
+    const agent = this.shutTransport();
     if (agent) await agent.close();
+  }
+
+  /** Cuts off every request in flight at once and closes the connections; later requests fail. */
+  async destroy(): Promise<void> {
+    const agent = this.shutTransport();
+    if (agent) await agent.destroy();
+  }
+
+  private shutTransport(): Agent | undefined {
+    const agent = this.transport.agent;
+    this.transport.agent = undefined;
+    this.transport.closed = true;
+    return agent;
   }
 
   private async send(
@@ -249,7 +305,8 @@ export class KubeClient {
       headers['content-type'] = options.contentType ?? 'application/json';
     }
     const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    const signals = [options.signal, timeoutMs > 0 ? AbortSignal.timeout(timeoutMs) : undefined].filter(
+    const caller = [this.bound, options.signal].filter((s) => s !== undefined);
+    const signals = [...caller, timeoutMs > 0 ? AbortSignal.timeout(timeoutMs) : undefined].filter(
       (s) => s !== undefined,
     );
     const basePath = this.server.pathname.replace(/\/$/, '');
@@ -260,6 +317,9 @@ export class KubeClient {
     const search = query.size > 0 ? `?${query.toString()}` : '';
     const host = this.server.host;
     try {
+      // Checked after the await above: an abort meanwhile must not let the request go out.
+      for (const signal of caller) signal.throwIfAborted();
+      if (this.transport.closed) throw new Error('the client is closed');
       const response = await this.agentFor(tls).request({
         origin: this.server.origin,
         path: `${basePath}${path}${search}`,
@@ -276,7 +336,9 @@ export class KubeClient {
     } catch (err) {
       this.observe?.({ method, code: 0, host });
       const cause = err instanceof Error ? err.message : String(err);
-      throw new ApiError(0, 'ConnectionFailed', `${method} ${path}: ${cause}`, { cause: err });
+      // The caller gave up (a reconcile abandoned, a renew past its deadline): not the server's fault.
+      const reason = caller.some((s) => s.aborted) ? 'Aborted' : 'ConnectionFailed';
+      throw new ApiError(0, reason, `${method} ${path}: ${cause}`, { cause: err });
     }
   }
 
@@ -291,9 +353,10 @@ export class KubeClient {
       .update(String(tls.rejectUnauthorized))
       .update(String(tls.servername))
       .digest('hex');
-    if (!this.agent || fingerprint !== this.agentFingerprint) {
-      const previous = this.agent;
-      this.agent = new Agent({
+    const transport = this.transport;
+    if (!transport.agent || fingerprint !== transport.fingerprint) {
+      const previous = transport.agent;
+      transport.agent = new Agent({
         connect: {
           ca: tls.ca,
           cert: tls.cert,
@@ -303,12 +366,17 @@ export class KubeClient {
         },
         keepAliveTimeout: 30_000,
       });
-      this.agentFingerprint = fingerprint;
+      transport.fingerprint = fingerprint;
       // In-flight requests on the old pool finish; it closes once they do.
       if (previous) void previous.close().catch(() => undefined);
     }
-    return this.agent;
+    return transport.agent;
   }
+}
+
+/** Only the call options, so that a caller's other fields never reach the request. */
+function callOptions(options: CallOptions): CallOptions {
+  return { signal: options.signal, timeoutMs: options.timeoutMs };
 }
 
 function withTypeMeta(resource: ResourceRef, obj: KubeObject): KubeObject {

@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
-import { canAcquire, microTime } from './leader-election.ts';
+import { afterEach, beforeEach, describe, it, mock } from 'node:test';
+import type { Dispatcher } from 'undici';
+import { ApiError, KubeClient } from './kube-client.ts';
+import type { RequestOptionsOf } from './kube-client.ts';
+import { LeaderElector, canAcquire, microTime } from './leader-election.ts';
+import type { Lease } from './leader-election.ts';
+import { createLogger } from './logger.ts';
 
 describe('Leader lease acquisition', () => {
   it('takes a lease nobody holds, or one it holds itself', () => {
@@ -17,5 +22,240 @@ describe('Leader lease acquisition', () => {
 
   it('writes MicroTime with six fractional digits', () => {
     assert.equal(microTime(new Date('2026-01-01T00:00:00.123Z')), '2026-01-01T00:00:00.123000Z');
+  });
+});
+
+/** A Lease API in memory. `stall()` makes every later request hang until its signal aborts, as a dead connection does. */
+class FakeLeases extends KubeClient {
+  lease: Lease | undefined;
+  stalled = false;
+  /** Requests as sent: method, mocked time, deadline given, and the signal that cuts them off. */
+  readonly requests: { method: string; at: number; timeoutMs: number | undefined; signal?: AbortSignal }[] =
+    [];
+  private version = 0;
+
+  constructor() {
+    super({
+      server: 'https://fake.invalid',
+      namespace: 'ns',
+      authentication: 'kubeconfig',
+      applyToHTTPSOptions: () => Promise.resolve(),
+    });
+  }
+
+  stall(): void {
+    this.stalled = true;
+  }
+
+  override request<T>(
+    method: Dispatcher.HttpMethod,
+    _path: string,
+    options: RequestOptionsOf = {},
+  ): Promise<T> {
+    this.requests.push({ method, at: Date.now(), timeoutMs: options.timeoutMs, signal: options.signal });
+    if (this.stalled) {
+      return new Promise((_resolve, reject) => {
+        options.signal?.addEventListener('abort', () => reject(new ApiError(0, 'Aborted', 'aborted')));
+      });
+    }
+    const body = options.body as Lease | undefined;
+    switch (method) {
+      case 'GET':
+        return this.lease
+          ? Promise.resolve(structuredClone(this.lease) as T)
+          : Promise.reject(new ApiError(404, 'NotFound', 'not found'));
+      case 'POST':
+      case 'PUT': {
+        if (method === 'PUT' && body?.metadata.resourceVersion !== this.lease?.metadata.resourceVersion) {
+          return Promise.reject(new ApiError(409, 'Conflict', 'conflict'));
+        }
+        this.version += 1;
+        this.lease = {
+          ...structuredClone(body!),
+          metadata: { ...body!.metadata, resourceVersion: String(this.version) },
+        };
+        return Promise.resolve(structuredClone(this.lease) as T);
+      }
+      default:
+        return Promise.reject(new ApiError(405, 'MethodNotAllowed', method));
+    }
+  }
+
+  writes(since = 0): number {
+    return this.requests.filter((r) => r.method === 'PUT' && r.at >= since).length;
+  }
+}
+
+const timings = { leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 };
+
+function elector(client: FakeLeases, events: string[]) {
+  return new LeaderElector({
+    client,
+    namespace: 'ns',
+    name: 'warren',
+    identity: 'me',
+    ...timings,
+    logger: createLogger({ level: 'silent' }),
+    onStartedLeading: () => events.push(`leading at ${Date.now()}`),
+    onStoppedLeading: () => events.push(`lost at ${Date.now()}`),
+  });
+}
+
+/** Moves the fake clock on in small steps, letting promises and (real) I/O callbacks run in between. */
+async function advance(ms: number, step = 50): Promise<void> {
+  const settle = async () => {
+    for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
+  };
+  await settle();
+  for (let done = 0; done < ms; done += step) {
+    mock.timers.tick(Math.min(step, ms - done));
+    await settle();
+  }
+}
+
+describe('Leader election timings', () => {
+  it('refuse a lease duration a leader could outlive before it notices a failed renew', () => {
+    const options = {
+      client: new FakeLeases(),
+      namespace: 'ns',
+      name: 'warren',
+      identity: 'me',
+      logger: createLogger({ level: 'silent' }),
+      onStartedLeading: () => undefined,
+      onStoppedLeading: () => undefined,
+    };
+    assert.throws(
+      () =>
+        new LeaderElector({
+          ...options,
+          leaseDurationMs: 12_000,
+          renewDeadlineMs: 10_000,
+          retryPeriodMs: 2_000,
+        }),
+      /renew deadline plus the retry period/,
+    );
+    assert.ok(new LeaderElector({ ...options, ...timings }));
+  });
+});
+
+describe('Leader lease renewal on a fake clock', () => {
+  beforeEach(() => mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 1_000_000 }));
+  afterEach(() => mock.timers.reset());
+
+  it('renews every retry period, each attempt bounded by the renew deadline', async () => {
+    const client = new FakeLeases();
+    const events: string[] = [];
+    const e = elector(client, events);
+    e.start();
+    await advance(100);
+    assert.deepEqual(events, ['leading at 1000000']);
+    assert.equal(client.lease?.spec?.holderIdentity, 'me');
+    await advance(10_000);
+    assert.equal(client.writes(), 5, 'one renew per retry period');
+    for (const r of client.requests) {
+      assert.ok(
+        r.timeoutMs !== undefined && r.timeoutMs <= timings.renewDeadlineMs,
+        `timeoutMs ${r.timeoutMs}`,
+      );
+      assert.ok(r.signal, 'every request can be cut off');
+    }
+    await e.release();
+  });
+
+  it('abandons a hung renew at the renew deadline and reports the loss within renew deadline + retry period', async () => {
+    const client = new FakeLeases();
+    const events: string[] = [];
+    const e = elector(client, events);
+    e.start();
+    await advance(4_100);
+    const lastRenewSent = client.requests.at(-1)!.at;
+    client.stall();
+    await advance(timings.renewDeadlineMs + timings.retryPeriodMs + 1_000);
+
+    const lost = events.find((line) => line.startsWith('lost at '));
+    assert.ok(lost, 'leadership was reported lost');
+    const lostAfter = Number(lost.slice('lost at '.length)) - lastRenewSent;
+    assert.ok(
+      lostAfter <= timings.renewDeadlineMs + timings.retryPeriodMs,
+      `lost ${lostAfter} ms after the last successful renew was sent`,
+    );
+    assert.ok(lostAfter < timings.leaseDurationMs, 'before a standby may take the Lease');
+    assert.equal(e.isLeader, false);
+    const hung = client.requests.filter((r) => r.at > lastRenewSent);
+    assert.ok(hung.length > 0);
+    assert.ok(
+      hung.every((r) => r.signal?.aborted),
+      'every hung attempt was cut off',
+    );
+    const deadline = lastRenewSent + timings.retryPeriodMs + timings.renewDeadlineMs;
+    assert.ok(
+      hung.every((r) => r.at + r.timeoutMs! <= deadline),
+      'no attempt may outlive the renew deadline',
+    );
+  });
+
+  it('gives up on a renew whose client ignores the signal', async () => {
+    const client = new FakeLeases();
+    const events: string[] = [];
+    const e = elector(client, events);
+    e.start();
+    await advance(2_100);
+    const lastRenewSent = client.requests.at(-1)!.at;
+    // Hangs even when aborted: the elector must not wait for it.
+    client.request = () => new Promise(() => undefined);
+    await advance(timings.renewDeadlineMs + timings.retryPeriodMs + 500);
+    const lost = events.find((line) => line.startsWith('lost at '));
+    assert.ok(lost, 'leadership was reported lost');
+    assert.ok(
+      Number(lost.slice('lost at '.length)) - lastRenewSent <=
+        timings.renewDeadlineMs + timings.retryPeriodMs,
+    );
+  });
+
+  it('keeps leading through failed renews that succeed again before the deadline', async () => {
+    const client = new FakeLeases();
+    const events: string[] = [];
+    const e = elector(client, events);
+    e.start();
+    await advance(2_100);
+    // The renew at 4 s hangs until it is cut off at 9 s; the one after it goes through.
+    client.stall();
+    await advance(5_000);
+    client.stalled = false;
+    await advance(8_000);
+    assert.deepEqual(events, ['leading at 1000000']);
+    assert.equal(e.isLeader, true);
+    await e.release();
+  });
+
+  it('does not release a Lease it lost', async () => {
+    const client = new FakeLeases();
+    const events: string[] = [];
+    const e = elector(client, events);
+    e.start();
+    await advance(2_100);
+    client.stall();
+    await advance(15_000);
+    assert.equal(e.isLeader, false);
+    client.stalled = false;
+    const before = client.requests.length;
+    await e.release();
+    assert.equal(client.requests.length, before, 'no write after the loss');
+    assert.equal(client.lease?.spec?.holderIdentity, 'me');
+  });
+
+  it('releases the Lease it holds on shutdown, even with a renew in flight', async () => {
+    const client = new FakeLeases();
+    const events: string[] = [];
+    const e = elector(client, events);
+    e.start();
+    await advance(2_100);
+    client.stall();
+    await advance(2_100);
+    client.stalled = false;
+    await e.release();
+    assert.equal(client.lease?.spec?.holderIdentity, undefined);
+    assert.equal(client.lease?.spec?.leaseDurationSeconds, 1);
+    assert.deepEqual(events, ['leading at 1000000'], 'a release is not a loss');
   });
 });

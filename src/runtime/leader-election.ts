@@ -1,12 +1,15 @@
 // Leader election on a coordination.k8s.io/v1 Lease, after client-go's leaderelection package:
 // - a candidate takes the Lease when it is free (no holder) or when its holder has not renewed it for a
 //   lease duration, measured on this process's clock from when the record last changed (no clock skew);
-// - the leader renews every retry period and gives up if it cannot renew within the renew deadline;
+// - the leader renews every retry period; each renewal retries every retry period until the renew deadline,
+//   and every attempt is cut off when the deadline passes, so a hung request cannot hold it up. Leadership is
+//   lost at most renew deadline + retry period after the last successful renew was sent, before the lease
+//   duration after which a standby may take over (renew deadline + retry period < lease duration);
 // - every write carries the resourceVersion it read, so two candidates can never both win;
-// - release() (on shutdown) empties the holder and shortens the lease to 1 s so a standby takes over at once.
-import { setTimeout as sleep } from 'node:timers/promises';
+// - release() (on shutdown) empties the holder and shortens the lease to 1 s so a standby takes over at once;
+//   a lost Lease is never released: it may be someone else's by then.
 import { isConflict, isNotFound } from './kube-client.ts';
-import type { KubeClient } from './kube-client.ts';
+import type { CallOptions, KubeClient } from './kube-client.ts';
 import type { Logger } from './logger.ts';
 import type { RuntimeMetrics } from './metrics.ts';
 import { coreResources } from './resource.ts';
@@ -39,6 +42,26 @@ export interface LeaderElectionOptions {
   onStoppedLeading(): void;
 }
 
+function isAborted(signal: AbortSignal): boolean {
+  return signal.aborted;
+}
+
+/** Resolves true after `ms`, or false as soon as `signal` aborts. Plain setTimeout: fake clocks drive it. */
+function delay(ms: number, signal: AbortSignal): Promise<boolean> {
+  if (signal.aborted) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const onAbort = () => {
+      clearTimeout(timer);
+      resolve(false);
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve(true);
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
 /** RFC 3339 with microseconds, the MicroTime format the API server expects. */
 export function microTime(date: Date): string {
   return date.toISOString().replace(/Z$/, '000Z');
@@ -66,13 +89,18 @@ export class LeaderElector {
   private loop: Promise<void> | undefined;
   private readonly abort = new AbortController();
   private wake: (() => void) | undefined;
+  /** When the last successful write of the Lease was sent: the claim it made runs from then, not from the answer. */
+  private renewedAt = 0;
 
   constructor(options: LeaderElectionOptions) {
     if (options.renewDeadlineMs <= 1.2 * options.retryPeriodMs) {
       throw new Error('leader election: the renew deadline must be longer than 1.2 × the retry period');
     }
-    if (options.leaseDurationMs <= options.renewDeadlineMs) {
-      throw new Error('leader election: the lease duration must be longer than the renew deadline');
+    // A leader gives up at most renew deadline + retry period after its last renew: a standby must wait longer.
+    if (options.leaseDurationMs <= options.renewDeadlineMs + options.retryPeriodMs) {
+      throw new Error(
+        'leader election: the lease duration must be longer than the renew deadline plus the retry period',
+      );
     }
     this.o = options;
     this.log = options.logger.child({
@@ -110,7 +138,10 @@ export class LeaderElector {
     });
   }
 
-  /** Stops campaigning; if leading, hands the lease back so a standby can take it at once. */
+  /**
+   * Stops campaigning (a renew in flight is abandoned); if still leading, hands the lease back so a standby
+   * can take it at once. After a loss it writes nothing.
+   */
   async release(): Promise<void> {
     this.abort.abort();
     await this.loop;
@@ -129,7 +160,10 @@ export class LeaderElector {
       },
     };
     try {
-      await this.o.client.replace(coreResources.lease, released);
+      // Bounded like a renew: after this the standby takes over on expiry anyway.
+      await this.o.client.replace(coreResources.lease, released, undefined, {
+        timeoutMs: this.o.renewDeadlineMs,
+      });
       this.log.info('released the leader lease');
     } catch (err) {
       this.log.warn({ err }, 'could not release the leader lease; a standby takes over once it expires');
@@ -140,10 +174,15 @@ export class LeaderElector {
     this.o.metrics?.leaderStatus.set({ name: this.o.name }, 0);
     this.log.info('waiting to become leader');
     // Campaign: retry each retry period, at the holder's expiry, or when the Lease watch says it was released.
+    // An attempt gets a renew deadline: a Lease won by a write that took longer would leave no time to renew.
     while (!signal.aborted) {
-      if (await this.tryAcquireOrRenew()) break;
+      const sent = Date.now();
+      if (await this.attempt(signal, sent + this.o.renewDeadlineMs)) {
+        this.renewedAt = sent;
+        break;
+      }
       const woken = new Promise<void>((resolve) => (this.wake = resolve));
-      await Promise.race([sleep(this.campaignDelay(), undefined, { signal }).catch(() => undefined), woken]);
+      await Promise.race([delay(this.campaignDelay(), signal), woken]);
       this.wake = undefined;
     }
     if (signal.aborted) return;
@@ -152,34 +191,81 @@ export class LeaderElector {
     this.log.info('became leader');
     this.o.onStartedLeading();
 
-    // Renew: every retry period; lose leadership if no renew succeeded within the renew deadline.
-    let lastRenew = Date.now();
+    // Renew every retry period; release() aborts the wait or the renewal in flight.
     while (!signal.aborted) {
-      // Resolves false when release() aborted the wait.
-      const waited = await sleep(this.o.retryPeriodMs, true, { signal }).catch(() => false);
-      if (!waited) return;
-      if (await this.tryAcquireOrRenew()) {
-        lastRenew = Date.now();
-        continue;
-      }
-      if (Date.now() - lastRenew >= this.o.renewDeadlineMs) {
-        this.leading = false;
-        this.o.metrics?.leaderStatus.set({ name: this.o.name }, 0);
-        this.log.error({ renewDeadlineMs: this.o.renewDeadlineMs }, 'lost the leader lease');
-        this.o.onStoppedLeading();
-        return;
-      }
+      if (!(await delay(this.o.retryPeriodMs, signal))) return;
+      if (await this.renew(signal)) continue;
+      // Checked afresh: renew() returns false when release() aborted it too.
+      if (isAborted(signal)) return;
+      this.leading = false;
+      this.o.metrics?.leaderStatus.set({ name: this.o.name }, 0);
+      this.log.error(
+        { renewDeadlineMs: this.o.renewDeadlineMs, sinceRenewMs: Date.now() - this.renewedAt },
+        'lost the leader lease: it could not be renewed within the renew deadline',
+      );
+      this.o.onStoppedLeading();
+      return;
     }
   }
 
-  private async tryAcquireOrRenew(): Promise<boolean> {
+  /**
+   * One renewal: attempts on the retry period until one succeeds, or until the renew deadline has passed since
+   * the retry period after the last successful renew. Counting from when that renew was sent (not answered)
+   * keeps the loss ahead of the lease duration a standby counts even when renews are slow. An attempt gets at
+   * most half the renew deadline, so one stuck on a dead connection leaves time for another on a fresh one.
+   */
+  private async renew(signal: AbortSignal): Promise<boolean> {
+    const deadline = this.renewedAt + this.o.retryPeriodMs + this.o.renewDeadlineMs;
+    while (!signal.aborted) {
+      const sent = Date.now();
+      if (sent >= deadline) return false;
+      if (await this.attempt(signal, Math.min(deadline, sent + this.o.renewDeadlineMs / 2))) {
+        this.renewedAt = sent;
+        return true;
+      }
+      // The next attempt a retry period after this one began, or at once if this one took longer.
+      const pause = Math.min(sent + this.o.retryPeriodMs, deadline) - Date.now();
+      if (pause > 0 && !(await delay(pause, signal))) return false;
+    }
+    return false;
+  }
+
+  /**
+   * One tryAcquireOrRenew whose requests are cut off at `deadline` or when `stop` aborts. The wait ends then
+   * even if a request ignores its signal: a hung request never holds up the decision.
+   */
+  private async attempt(stop: AbortSignal, deadline: number): Promise<boolean> {
+    const budget = deadline - Date.now();
+    if (budget <= 0 || stop.aborted) return false;
+    const expiry = new AbortController();
+    const timer = setTimeout(() => expiry.abort(new Error('the renew deadline passed')), budget);
+    const signal = AbortSignal.any([stop, expiry.signal]);
+    let onAbort: (() => void) | undefined;
+    const abandoned = new Promise<false>((resolve) => {
+      onAbort = () => resolve(false);
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+    try {
+      return await Promise.race([this.tryAcquireOrRenew({ signal, timeoutMs: budget }), abandoned]);
+    } finally {
+      clearTimeout(timer);
+      if (onAbort) signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  private async tryAcquireOrRenew(call: CallOptions): Promise<boolean> {
     const { client, namespace, name, identity } = this.o;
     const leaseDurationSeconds = Math.ceil(this.o.leaseDurationMs / 1000);
     const now = new Date();
     // Fast path for the leader: update the lease it holds without reading it first.
     if (this.leading && this.lease) {
       try {
-        this.lease = await client.replace(coreResources.lease, this.renewed(this.lease, now));
+        this.lease = await client.replace(
+          coreResources.lease,
+          this.renewed(this.lease, now),
+          undefined,
+          call,
+        );
         return true;
       } catch (err) {
         this.o.metrics?.leaderSlowpath.inc({ name });
@@ -190,20 +276,24 @@ export class LeaderElector {
       }
     }
     try {
-      const current = await client.get<Lease>(coreResources.lease, { namespace, name });
+      const current = await client.get<Lease>(coreResources.lease, { namespace, name }, call);
       if (!current) {
-        this.lease = await client.create<Lease>(coreResources.lease, {
-          apiVersion: 'coordination.k8s.io/v1',
-          kind: 'Lease',
-          metadata: { namespace, name },
-          spec: {
-            holderIdentity: identity,
-            leaseDurationSeconds,
-            acquireTime: microTime(now),
-            renewTime: microTime(now),
-            leaseTransitions: 0,
+        this.lease = await client.create<Lease>(
+          coreResources.lease,
+          {
+            apiVersion: 'coordination.k8s.io/v1',
+            kind: 'Lease',
+            metadata: { namespace, name },
+            spec: {
+              holderIdentity: identity,
+              leaseDurationSeconds,
+              acquireTime: microTime(now),
+              renewTime: microTime(now),
+              leaseTransitions: 0,
+            },
           },
-        });
+          call,
+        );
         this.observe(this.lease, Date.now());
         return true;
       }
@@ -212,7 +302,7 @@ export class LeaderElector {
         this.lease = current;
         return false;
       }
-      this.lease = await client.replace(coreResources.lease, this.renewed(current, now));
+      this.lease = await client.replace(coreResources.lease, this.renewed(current, now), undefined, call);
       this.observe(this.lease, Date.now());
       return true;
     } catch (err) {

@@ -6,9 +6,11 @@
 // once this process leads and their caches are synced. stop(): controllers stop taking work and get the
 // grace period to finish, then the Lease is released so a standby takes over at once, then the rest closes.
 //
-// A lost Lease (renew deadline passed) stops the controllers and resolves `done` with 'leadership-lost'; the
-// process should then exit (as controller-runtime does) so it restarts as a clean standby: another process
-// may already be reconciling, and nothing in flight here can be trusted to have stopped otherwise.
+// A lost Lease (renew deadline passed) allows no grace: another process may be reconciling already. The
+// controllers stop taking keys and the signal of every in-flight reconcile aborts at once, every API request
+// still in flight is cut off, the Lease is left alone (it is not ours any more), and `done` resolves with
+// 'leadership-lost' within moments; the process then exits non-zero (as controller-runtime's does) and
+// restarts as a clean standby.
 import { hostname } from 'node:os';
 import type { Registry } from 'prom-client';
 import type { ApiServerAccess } from './api-server.ts';
@@ -48,6 +50,11 @@ export interface InformerScope {
 
 export type ManagerOutcome = 'stopped' | 'leadership-lost';
 
+/** The process's exit status: a lost Lease is a failure ("leader election lost" in controller-runtime). */
+export function exitCodeOf(outcome: ManagerOutcome): number {
+  return outcome === 'leadership-lost' ? 1 : 0;
+}
+
 export class Manager {
   readonly apiServer: ApiServerAccess;
   readonly settings: Settings;
@@ -70,6 +77,8 @@ export class Manager {
   private leaseWatch: ListWatchInformer<Lease> | undefined;
   private state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
   private leading = false;
+  private lost = false;
+  private onLost: () => void = () => undefined;
   private resolveDone: (outcome: ManagerOutcome) => void = () => undefined;
   private stopping: Promise<void> | undefined;
 
@@ -199,9 +208,7 @@ export class Manager {
       logger: this.log,
       metrics: this.metrics,
       onStartedLeading: () => this.startControllers(),
-      onStoppedLeading: () => {
-        void this.shutdown('leadership-lost');
-      },
+      onStoppedLeading: () => this.leadershipLost(),
     });
     // A watch on the Lease tells a standby when the leader renews and wakes it the moment the Lease is released.
     const elector = this.elector;
@@ -238,27 +245,56 @@ export class Manager {
     }
   }
 
+  /** Stops all work at once, before anything else can run, then shuts down without grace. */
+  private leadershipLost(): void {
+    if (this.lost) return;
+    this.lost = true;
+    this.leading = false;
+    this.log.error(
+      { lease: `${this.leaseNamespace()}/${this.settings.leaderElectionId}` },
+      'leader election lost: abandoning in-flight reconciles and stopping without releasing the Lease',
+    );
+    const reason = new Error('leader election lost');
+    for (const controller of this.controllers) controller.abandon(reason);
+    // Even a shutdown already under way stops waiting: its controllers are abandoned now.
+    this.onLost();
+    void this.shutdown('leadership-lost');
+  }
+
   private shutdown(outcome: ManagerOutcome): Promise<void> {
     this.stopping ??= (async () => {
       const graceMs = this.settings.gracefulShutdownTimeout;
       this.state = 'stopping';
-      this.log.info({ reason: outcome, graceMs }, 'stopping');
-      // Controllers first: the Lease may only go once nothing reconciles any more.
       const started = Date.now();
-      await Promise.all(this.controllers.map((c) => c.stop(graceMs)));
+      if (!this.lost) {
+        this.log.info({ reason: outcome, graceMs }, 'stopping');
+        // Controllers first: the Lease may only go once nothing reconciles any more.
+        const lost = new Promise<void>((resolve) => (this.onLost = resolve));
+        await Promise.race([Promise.all(this.controllers.map((c) => c.stop(graceMs))), lost]);
+      }
       this.leading = false;
-      await this.elector?.release();
-      // The Events of the last reconciles, still queued after a burst, go out before the process does; the
-      // Lease is released first, so a standby takes over meanwhile (Events never conflict with its work).
-      const unsent = await this.events.flush(Math.max(0, graceMs - (Date.now() - started)));
-      if (unsent > 0) this.log.warn({ unsent }, 'stopping with Events unsent');
-      await this.leaseWatch?.stop();
-      await Promise.all([...this.informers.values()].map((i) => i.stop()));
+      let unsent = 0;
+      if (!this.lost) {
+        // Writes nothing if the Lease was lost meanwhile (the elector knows).
+        await this.elector?.release();
+        // The Events of the last reconciles, still queued after a burst, go out before the process does; the
+        // Lease is released first, so a standby takes over meanwhile (Events never conflict with its work).
+        unsent = await this.events.flush(Math.max(0, graceMs - (Date.now() - started)));
+        if (unsent > 0) this.log.warn({ unsent }, 'stopping with Events unsent');
+      }
+      const informers = [...(this.leaseWatch ? [this.leaseWatch] : []), ...this.informers.values()].map((i) =>
+        i.stop(),
+      );
+      // After a loss nothing may wait on a stalled API server: requests in flight are cut off (on the loss
+      // path everything up to here runs at once, in the same turn as the abandoning of the reconciles).
+      const destroyed = this.lost || unsent > 0 ? this.client.destroy() : undefined;
+      await destroyed;
+      await Promise.all(informers);
       await Promise.all(this.endpoints.map((e) => e.close()));
       await this.client.close();
       this.state = 'stopped';
       this.log.info('stopped');
-      this.resolveDone(outcome);
+      this.resolveDone(this.lost ? 'leadership-lost' : outcome);
     })();
     return this.stopping;
   }

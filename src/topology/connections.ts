@@ -125,10 +125,14 @@ export class Connections {
     this.#o = options;
   }
 
-  /** Where the broker of an object in `namespace` with this reference is, and how to log in. */
-  async resolve(namespace: string, ref: ClusterReference): Promise<Connection> {
+  /**
+   * Where the broker of an object in `namespace` with this reference is, and how to log in. `signal` (the
+   * reconcile's) goes with any Secret read or label write this needs.
+   */
+  async resolve(namespace: string, ref: ClusterReference, signal?: AbortSignal): Promise<Connection> {
     const refNamespace = ref.namespace ?? namespace;
-    if (ref.connectionSecret) return this.#fromSecret(namespace, refNamespace, ref.connectionSecret.name);
+    if (ref.connectionSecret)
+      return this.#fromSecret(namespace, refNamespace, ref.connectionSecret.name, signal);
     if (!ref.name) {
       return {
         ok: false,
@@ -164,7 +168,7 @@ export class Connections {
       };
     }
     const secret = { namespace: secretRef.namespace || refNamespace, name: secretRef.name };
-    const data = await this.secret(secret.namespace, secret.name);
+    const data = await this.secret(secret.namespace, secret.name, signal);
     if (!data) {
       return {
         ok: false,
@@ -200,11 +204,16 @@ export class Connections {
     };
   }
 
-  async #fromSecret(namespace: string, secretNamespace: string, name: string): Promise<Connection> {
+  async #fromSecret(
+    namespace: string,
+    secretNamespace: string,
+    name: string,
+    signal?: AbortSignal,
+  ): Promise<Connection> {
     const where = `connection Secret "${name}" in namespace "${secretNamespace}"`;
     if (secretNamespace !== namespace) {
       // A Secret in another namespace is only used when that Secret allows this namespace, like a cluster.
-      const raw = await this.#secretObject(secretNamespace, name);
+      const raw = await this.#secretObject(secretNamespace, name, signal);
       if (raw && !namespaceAllowed(raw, namespace)) {
         return {
           ok: false,
@@ -214,7 +223,7 @@ export class Connections {
         };
       }
     }
-    const data = await this.secret(secretNamespace, name);
+    const data = await this.secret(secretNamespace, name, signal);
     if (!data)
       return { ok: false, reason: 'SecretNotFound', message: `The ${where} does not exist.`, gone: true };
     const endpoint = endpointFromSecret(data);
@@ -230,15 +239,19 @@ export class Connections {
   }
 
   /** A Secret's decoded data, from the cache, else read once and labelled so the cache holds it from now on. */
-  async secret(namespace: string, name: string): Promise<SecretData | undefined> {
-    const raw = await this.#secretObject(namespace, name);
+  async secret(namespace: string, name: string, signal?: AbortSignal): Promise<SecretData | undefined> {
+    const raw = await this.#secretObject(namespace, name, signal);
     return raw ? decodeSecret(raw) : undefined;
   }
 
-  async #secretObject(namespace: string, name: string): Promise<SecretObject | undefined> {
+  async #secretObject(
+    namespace: string,
+    name: string,
+    signal?: AbortSignal,
+  ): Promise<SecretObject | undefined> {
     const cached = this.#o.secrets.get({ namespace, name });
     if (cached) return cached;
-    const raw = await this.#o.client.get<SecretObject>(coreResources.secret, { namespace, name });
+    const raw = await this.#o.client.get<SecretObject>(coreResources.secret, { namespace, name }, { signal });
     if (!raw) return undefined;
     const id = `${namespace}/${name}`;
     if (raw.metadata.labels?.[watchedLabel] !== 'true' && !this.#labelled.has(id)) {
@@ -246,6 +259,8 @@ export class Connections {
         coreResources.secret,
         { namespace, name },
         { metadata: { labels: { [watchedLabel]: 'true' } } },
+        undefined,
+        { signal },
       );
       this.#labelled.add(id);
       this.#o.log.info(

@@ -54,6 +54,7 @@ export interface Prepare<Spec> {
     obj: TopologyObject,
     spec: Spec,
     connection: ResolvedConnection,
+    signal: AbortSignal,
   ): Promise<Prepared | { reason: string; message: string }>;
 }
 
@@ -179,6 +180,7 @@ export function createTopologyReconciler<Spec, W, L>(def: KindController<Spec, W
    * already reported, goes into the status.
    */
   async function wait(
+    signal: AbortSignal,
     obj: TopologyObject,
     k: string,
     reason: string,
@@ -194,11 +196,12 @@ export function createTopologyReconciler<Spec, W, L>(def: KindController<Spec, W
       return { requeueAfterMs: Math.min(retry, since + rt.dependencyGraceMs - now) };
     }
     waitingSince.delete(k);
-    await fail(obj, reason, message, extra);
+    await fail(signal, obj, reason, message, extra);
     return { requeueAfterMs: retries.next(k, seconds(15)) };
   }
 
   async function setStatus(
+    signal: AbortSignal,
     obj: TopologyObject,
     ready: { status: 'True' | 'False'; reason: string; message: string },
     extra: Record<string, unknown> = {},
@@ -220,7 +223,7 @@ export function createTopologyReconciler<Spec, W, L>(def: KindController<Spec, W
       conditions,
     };
     try {
-      const updated = await writeStatus(manager.client, def.resource, obj, status);
+      const updated = await writeStatus(manager.client.withSignal(signal), def.resource, obj, status);
       const resourceVersion = updated?.metadata.resourceVersion;
       if (resourceVersion !== undefined) writtenStatus.set(k, { summary, resourceVersion });
     } catch (error) {
@@ -235,8 +238,14 @@ export function createTopologyReconciler<Spec, W, L>(def: KindController<Spec, W
   }
 
   /** Ready=False with an Event when this failure is new (a repeated failure adds no Event). */
-  async function fail(obj: TopologyObject, reason: string, message: string, extra?: Record<string, unknown>) {
-    if (await setStatus(obj, { status: 'False', reason, message }, extra)) {
+  async function fail(
+    signal: AbortSignal,
+    obj: TopologyObject,
+    reason: string,
+    message: string,
+    extra?: Record<string, unknown>,
+  ) {
+    if (await setStatus(signal, obj, { status: 'False', reason, message }, extra)) {
       manager.events.warning(obj, reason, message, 'Reconcile');
     }
   }
@@ -292,10 +301,11 @@ export function createTopologyReconciler<Spec, W, L>(def: KindController<Spec, W
     ctx: ReconcileContext,
   ): Promise<ReconcileResult | undefined> {
     const k = keyString(key);
+    const { signal } = ctx;
     if (!hasFinalizer(obj, topologyFinalizer)) return undefined;
     const finish = async (reason: string, message: string, type: 'Normal' | 'Warning' = 'Normal') => {
       manager.events.emit(obj, { type, reason, message, action: 'Delete' });
-      await removeFinalizer(manager.client, def.resource, obj, topologyFinalizer);
+      await removeFinalizer(manager.client.withSignal(signal), def.resource, obj, topologyFinalizer);
       forget(key, k);
       return undefined;
     };
@@ -305,12 +315,12 @@ export function createTopologyReconciler<Spec, W, L>(def: KindController<Spec, W
     const spec = parsed.spec;
     const namespace = obj.metadata.namespace ?? '';
     const policy: DeletionPolicy = kind.deletionPolicy(spec);
-    const connection = await rt.connections.resolve(namespace, def.clusterReference(spec));
+    const connection = await rt.connections.resolve(namespace, def.clusterReference(spec), signal);
     if (!connection.ok) {
       if (connection.gone) {
         return finish('BrokerGone', `Nothing was deleted on the broker: ${connection.message}`, 'Warning');
       }
-      await fail(obj, connection.reason, connection.message);
+      await fail(signal, obj, connection.reason, connection.message);
       return { requeueAfterMs: retries.next(k, seconds(30)) };
     }
     if (policy === 'retain') {
@@ -339,7 +349,7 @@ export function createTopologyReconciler<Spec, W, L>(def: KindController<Spec, W
     const release = brokerSlot(c, key, k);
     if (release === undefined) return parked(ctx, c);
     try {
-      const step = kind.deletion(want, policy, await kind.fresh(c, want));
+      const step = kind.deletion(want, policy, await kind.fresh(c, want, signal));
       // Only a deletion talks to the broker again; the rest is bookkeeping on the API server.
       if (step.action !== 'delete') release();
       switch (step.action) {
@@ -348,29 +358,34 @@ export function createTopologyReconciler<Spec, W, L>(def: KindController<Spec, W
         case 'retain':
           return await finish('Retained', `Kept ${what} (deletionPolicy: ${policy}).`);
         case 'blocked':
-          await fail(obj, step.reason, step.message);
+          await fail(signal, obj, step.reason, step.message);
           return { requeueAfterMs: retries.next(k, seconds(300)) };
         case 'delete':
-          await executeAll(c, step.ops);
+          await executeAll(c, step.ops, signal);
           release();
           return await finish('Deleted', `Deleted ${what}.`);
       }
     } catch (error) {
       release();
       if (isBrokerError(error, 'QueueNotEmpty') || isBrokerError(error, 'QueueInUse')) {
-        await fail(obj, 'DeletionBlockedByMessages', `${capitalise(what)} is kept: ${error.message}`);
+        await fail(signal, obj, 'DeletionBlockedByMessages', `${capitalise(what)} is kept: ${error.message}`);
         return { requeueAfterMs: retries.next(k, seconds(300)) };
       }
-      return await brokerFailure(obj, k, error);
+      return await brokerFailure(signal, obj, k, error);
     } finally {
       release();
     }
   }
 
-  async function brokerFailure(obj: TopologyObject, k: string, error: unknown): Promise<ReconcileResult> {
+  async function brokerFailure(
+    signal: AbortSignal,
+    obj: TopologyObject,
+    k: string,
+    error: unknown,
+  ): Promise<ReconcileResult> {
     if (!isBrokerError(error)) throw error;
     const reason = error.reason === 'PreconditionFailed' ? 'BrokerRejected' : error.reason;
-    await fail(obj, reason, error.message);
+    await fail(signal, obj, reason, error.message);
     // Transient failures (broker down, timeouts) are polled quickly so that recovery is noticed within
     // seconds; anything else backs off further.
     return {
@@ -386,6 +401,8 @@ export function createTopologyReconciler<Spec, W, L>(def: KindController<Spec, W
     k: string,
     ctx: ReconcileContext,
   ): Promise<ReconcileResult | undefined> {
+    // Every request of this reconcile carries its signal: once it is abandoned, nothing more is written.
+    const { signal } = ctx;
     const cached: TopologyObject | undefined = ctx.cache.get(key);
     if (!cached) {
       forget(key, k);
@@ -395,11 +412,11 @@ export function createTopologyReconciler<Spec, W, L>(def: KindController<Spec, W
 
     const parsed = def.parse(cached);
     if (!parsed.success) {
-      await fail(cached, 'InvalidSpec', parsed.message);
+      await fail(signal, cached, 'InvalidSpec', parsed.message);
       return undefined;
     }
     const obj = await ensureFinalizer<TopologyObject>(
-      manager.client,
+      manager.client.withSignal(signal),
       def.resource,
       cached,
       topologyFinalizer,
@@ -409,20 +426,20 @@ export function createTopologyReconciler<Spec, W, L>(def: KindController<Spec, W
     const spec = parsed.spec;
     const namespace = obj.metadata.namespace ?? '';
 
-    const connection = await rt.connections.resolve(namespace, def.clusterReference(spec));
+    const connection = await rt.connections.resolve(namespace, def.clusterReference(spec), signal);
     if (!connection.ok) {
       recordDependencies(key, connection, []);
-      await fail(obj, connection.reason, connection.message);
+      await fail(signal, obj, connection.reason, connection.message);
       // A cluster or Secret that appears or changes enqueues this object through the watches.
       return { requeueAfterMs: retries.next(k, seconds(60)) };
     }
 
     let prepared: Prepared = { refs: rt.references(namespace) };
     if (def.prepare) {
-      const result = await def.prepare(obj, spec, connection);
+      const result = await def.prepare(obj, spec, connection, signal);
       if (!('refs' in result)) {
         recordDependencies(key, connection, []);
-        await fail(obj, result.reason, result.message);
+        await fail(signal, obj, result.reason, result.message);
         return { requeueAfterMs: retries.next(k, seconds(30)) };
       }
       prepared = result;
@@ -432,8 +449,8 @@ export function createTopologyReconciler<Spec, W, L>(def: KindController<Spec, W
     if (!desired.ok) {
       recordDependencies(key, connection, extraTargets);
       if (desired.reason === 'DependencyNotFound')
-        return wait(obj, k, desired.reason, desired.message, prepared.status);
-      await fail(obj, desired.reason, desired.message, prepared.status);
+        return wait(signal, obj, k, desired.reason, desired.message, prepared.status);
+      await fail(signal, obj, desired.reason, desired.message, prepared.status);
       return { requeueAfterMs: retries.next(k, seconds(30)) };
     }
     const want = desired.want;
@@ -445,6 +462,7 @@ export function createTopologyReconciler<Spec, W, L>(def: KindController<Spec, W
     const release = brokerSlot(c, key, k);
     if (release === undefined) return parked(ctx, c);
     try {
+      // Shared by every reconcile of this broker, so not cut off by one reconcile's signal; it only reads.
       const snapshot = await rt.snapshots.get(c);
       const ready = findCondition(obj.status?.conditions, 'Ready');
       const wasReady =
@@ -462,14 +480,14 @@ export function createTopologyReconciler<Spec, W, L>(def: KindController<Spec, W
             brokerTarget,
             ...plan.missing.map((d) => targets.broker(c.brokerId, dependencyKey(d))),
           ]);
-          return await wait(obj, k, plan.reason, plan.message, prepared.status);
+          return await wait(signal, obj, k, plan.reason, plan.message, prepared.status);
         case 'conflict':
-          await fail(obj, plan.reason, plan.message, prepared.status);
+          await fail(signal, obj, plan.reason, plan.message, prepared.status);
           // Drift reports a change of the broker object and a spec change bumps the generation; look
           // again now and then anyway.
           return { requeueAfterMs: seconds(300) };
         case 'write': {
-          await executeAll(c, plan.ops);
+          await executeAll(c, plan.ops, signal);
           release();
           if (plan.verb !== 'update') rt.wake(brokerTarget, { controller: name, key });
           const event = writeEvent(plan.verb, what, plan.changes);
@@ -481,6 +499,7 @@ export function createTopologyReconciler<Spec, W, L>(def: KindController<Spec, W
           break;
       }
       await setStatus(
+        signal,
         obj,
         { status: 'True', reason: 'Synchronized', message: `${capitalise(what)} matches the spec.` },
         prepared.status,
@@ -491,7 +510,7 @@ export function createTopologyReconciler<Spec, W, L>(def: KindController<Spec, W
       return undefined;
     } catch (error) {
       release();
-      return await brokerFailure(obj, k, error);
+      return await brokerFailure(signal, obj, k, error);
     } finally {
       release();
     }

@@ -50,7 +50,12 @@ export function userPreparation(
   connections: Connections,
   userName: (ns: string, name: string) => string | undefined,
 ): Prepare<UserSpec> {
-  return async (obj: TopologyObject, spec: UserSpec, connection: ResolvedConnection) => {
+  return async (
+    obj: TopologyObject,
+    spec: UserSpec,
+    connection: ResolvedConnection,
+    signal?: AbortSignal,
+  ) => {
     const namespace = obj.metadata.namespace ?? '';
     const refs = (credentials: UserCredentials) => ({
       userName: (name: string) => userName(namespace, name),
@@ -73,13 +78,13 @@ export function userPreparation(
 
     if (spec.importCredentialsSecret) {
       const name = spec.importCredentialsSecret.name;
-      const data = await connections.secret(namespace, name);
+      const data = await connections.secret(namespace, name, signal);
       if (!data) return { reason: 'CredentialsNotFound', message: `Secret "${name}" does not exist.` };
       return fromSecret(name, data);
     }
 
     const name = generatedSecretName(obj.metadata.name ?? '');
-    let data = await connections.secret(namespace, name);
+    let data = await connections.secret(namespace, name, signal);
     if (!data) {
       const username = randomCredential();
       const password = randomCredential();
@@ -91,22 +96,26 @@ export function userPreparation(
           : {}),
       };
       try {
-        await client.create(coreResources.secret, {
-          apiVersion: 'v1',
-          kind: 'Secret',
-          metadata: {
-            name,
-            namespace,
-            labels: { [watchedLabel]: 'true', 'app.kubernetes.io/managed-by': 'warren' },
-            // No blockOwnerDeletion: it needs finalizer rights on Users that OpenShift does not grant by default.
-            ownerReferences: [{ ...controllerOwnerRef(obj), blockOwnerDeletion: false }],
+        await client.create(
+          coreResources.secret,
+          {
+            apiVersion: 'v1',
+            kind: 'Secret',
+            metadata: {
+              name,
+              namespace,
+              labels: { [watchedLabel]: 'true', 'app.kubernetes.io/managed-by': 'warren' },
+              // No blockOwnerDeletion: it needs finalizer rights on Users that OpenShift does not grant by default.
+              ownerReferences: [{ ...controllerOwnerRef(obj), blockOwnerDeletion: false }],
+            },
+            type: 'Opaque',
+            data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, base64(v)])),
           },
-          type: 'Opaque',
-          data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, base64(v)])),
-        });
+          { signal },
+        );
       } catch (error) {
         if (!isAlreadyExists(error)) throw error;
-        data = await connections.secret(namespace, name);
+        data = await connections.secret(namespace, name, signal);
         if (!data) throw error;
       }
     }

@@ -50,6 +50,11 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 {{- end }}
 
 {{/* The operator's settings (src/settings.ts reads each field from its environment variable) from the chart values. */}}
+{{/* Values reused from a release older than the setting lack it: the operator's default. */}}
+{{- define "warren.gracefulShutdownTimeoutSeconds" -}}
+{{- if hasKey .Values "gracefulShutdownTimeoutSeconds" }}{{ int .Values.gracefulShutdownTimeoutSeconds }}{{ else }}30{{ end }}
+{{- end }}
+
 {{- define "warren.env" -}}
 - name: POD_NAME
   valueFrom:
@@ -77,6 +82,8 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
   value: {{ .Values.broker.maxReconciles | quote }}
 - name: LOG_LEVEL
   value: {{ .Values.logLevel | quote }}
+- name: GRACEFUL_SHUTDOWN_TIMEOUT
+  value: {{ printf "%vs" (include "warren.gracefulShutdownTimeoutSeconds" .) | quote }}
 - name: METRICS_BIND_ADDRESS
   value: {{ printf ":%v" .Values.metrics.port | quote }}
 - name: HEALTH_PROBE_BIND_ADDRESS

@@ -44,10 +44,10 @@ export const bindingKind: TopologyKind<BindingSpec, Binding, Binding> = {
   live: (state, b) => (state.hasBinding(b) ? b : undefined),
   compare: () => ({ changes: [] }), // the identity is the whole binding: present means equal
   write: (want, live) => (live ? [] : [{ op: 'createBinding', binding: want }]),
-  fresh: async (client, b) => {
+  fresh: async (client, b, signal) => {
     let listed: ListedBinding[];
     try {
-      listed = await client.listBindings(b.vhost, b.source, b.destination_type, b.destination);
+      listed = await client.listBindings(b.vhost, b.source, b.destination_type, b.destination, signal);
     } catch (error) {
       if (isBrokerError(error, 'NotFound')) return undefined; // the vhost is gone
       throw error;

@@ -50,7 +50,7 @@ export const permissionKind: TopologyKind<PermissionSpec, PermissionWant, Permis
       settings: { configure: want.configure, write: want.write, read: want.read },
     },
   ],
-  fresh: (client, p) => client.getPermission(p.vhost, p.user),
+  fresh: (client, p, signal) => client.getPermission(p.vhost, p.user, signal),
   deletion: (want, _policy, fresh) =>
     fresh === undefined
       ? { action: 'gone' }

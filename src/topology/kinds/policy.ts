@@ -53,7 +53,7 @@ export const policyKind: TopologyKind<PolicySpec, PolicyWant, Policy> = {
       },
     },
   ],
-  fresh: (client, p) => client.getPolicy(p.vhost, p.name),
+  fresh: (client, p, signal) => client.getPolicy(p.vhost, p.name, signal),
   deletion: (want, _policy, fresh) =>
     fresh === undefined
       ? { action: 'gone' }

@@ -96,7 +96,7 @@ export const queueKind: TopologyKind<QueueSpec, QueueWant, Queue> = {
       },
     ];
   },
-  fresh: (client, q) => client.getQueue(q.vhost, q.name),
+  fresh: (client, q, signal) => client.getQueue(q.vhost, q.name, signal),
   deletion: (want, policy, fresh) => queueDeletion(want, policy, fresh as QueueDetails | undefined),
 };
 

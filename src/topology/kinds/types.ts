@@ -123,6 +123,6 @@ export interface TopologyKind<Spec, W, Live> {
   /** The writes that make the broker match `want`, given what is there now (undefined = absent). */
   write: (want: W, live: Live | undefined, secrets: SecretOps) => BrokerOp[];
   /** Reads what deletion must decide on, right before deleting; undefined when the object is gone. */
-  fresh: (client: ManagementClient, want: W) => Promise<unknown>;
+  fresh: (client: ManagementClient, want: W, signal?: AbortSignal) => Promise<unknown>;
   deletion: (want: W, policy: DeletionPolicy, fresh: unknown) => DeletionStep;
 }

@@ -77,16 +77,22 @@ export const vhostKind: TopologyKind<VhostSpec, VhostWant, Vhost> = {
     ops.push(...limitOps({ vhost: want.name }, want.limits, live?.limits ?? {}));
     return ops;
   },
-  fresh: (client, v) => vhostQueues(client, v.name),
+  fresh: (client, v, signal) => vhostQueues(client, v.name, signal),
   deletion: (want, policy, fresh) => vhostDeletion(want, policy, fresh as QueueDetails[] | undefined),
 };
 
 /** The queues of a vhost with their message counts; undefined when the vhost is gone. */
-async function vhostQueues(client: ManagementClient, vhost: string): Promise<QueueDetails[] | undefined> {
+async function vhostQueues(
+  client: ManagementClient,
+  vhost: string,
+  signal?: AbortSignal,
+): Promise<QueueDetails[] | undefined> {
   try {
     const response = await client.request(
       'GET',
       `${apiPath('queues', vhost)}?columns=name,vhost,type,messages,arguments`,
+      undefined,
+      { signal },
     );
     return JSON.parse(response.text) as QueueDetails[];
   } catch (error) {

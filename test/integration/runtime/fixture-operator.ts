@@ -2,7 +2,7 @@
 // from the environment like the real operator (KUBECONFIG, WATCH_NAMESPACES, LEADER_ELECTION_*, POD_NAME).
 import { loadApiServerAccess } from '../../../src/runtime/api-server.ts';
 import { createLogger } from '../../../src/runtime/logger.ts';
-import { Manager } from '../../../src/runtime/manager.ts';
+import { Manager, exitCodeOf } from '../../../src/runtime/manager.ts';
 import { loadSettings } from '../../../src/settings.ts';
 import { annotatingController } from './test-controller.ts';
 
@@ -24,4 +24,4 @@ process.on('SIGTERM', stop);
 process.on('SIGINT', stop);
 await manager.start();
 const outcome = await manager.done;
-process.exit(outcome === 'leadership-lost' ? 1 : 0);
+process.exit(exitCodeOf(outcome));

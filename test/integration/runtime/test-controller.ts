@@ -41,7 +41,10 @@ export function annotatingController(options: {
       options.records?.push({ key, value: obj?.data?.value, exists: obj !== undefined, at: Date.now() });
       await options.before?.(key, attempt);
       if (obj && obj.metadata.annotations?.[RECONCILED_BY] !== options.identity) {
-        await options.client.mergePatch(coreResources.configMap, key, {
+        // Logged before the write goes out: the last such line is the last write this process attempted.
+        ctx.log.info('writing');
+        // With the reconcile's signal, as every reconciler does: an abandoned reconcile writes nothing more.
+        await options.client.withSignal(ctx.signal).mergePatch(coreResources.configMap, key, {
           metadata: { annotations: { [RECONCILED_BY]: options.identity } },
         });
       }

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { startControlPlane, type ControlPlaneHandle } from '../../env/control-plane.ts';
 import { leaderElectionRules, watchedNamespaceRules } from '../../../src/rbac.ts';
 import { kinds } from '../../../src/api/kinds.ts';
+import { parseDuration } from '../../../src/settings.ts';
 import { chartDir, helm, helmOk, parseManifests, repoRoot, template, type Manifest } from './helm.ts';
 
 function find(manifests: Manifest[], kind: string, name?: string, namespace?: string): Manifest | undefined {
@@ -27,6 +28,7 @@ interface Container {
 }
 interface PodSpec {
   securityContext: Record<string, unknown>;
+  terminationGracePeriodSeconds: number;
   serviceAccountName: string;
   containers: Container[];
 }
@@ -120,6 +122,20 @@ describe('Helm chart', () => {
     assert.equal(env.HEALTH_PROBE_BIND_ADDRESS, ':8081');
   });
 
+  it('gives the pod a grace period that outlasts the graceful shutdown timeout by the Lease release', () => {
+    for (const values of [[], ['gracefulShutdownTimeoutSeconds=60', 'terminationGracePeriodSeconds=75']]) {
+      const manifests = template(values);
+      const timeoutMs = parseDuration(envOf(manifests).GRACEFUL_SHUTDOWN_TIMEOUT ?? '');
+      const graceSeconds = podSpec(manifests).terminationGracePeriodSeconds;
+      assert.ok(
+        graceSeconds * 1000 >= timeoutMs + 15_000,
+        `grace ${graceSeconds} s, timeout ${timeoutMs} ms`,
+      );
+    }
+    assert.equal(envOf(template()).GRACEFUL_SHUTDOWN_TIMEOUT, '30s');
+    assert.equal(podSpec(template()).terminationGracePeriodSeconds, 45);
+  });
+
   it('creates a ServiceMonitor only when asked', () => {
     assert.equal(find(template(), 'ServiceMonitor'), undefined);
     const monitor = find(
@@ -195,6 +211,14 @@ describe('Chart values schema', () => {
     { values: 'metrics.serviceMonitor={"enabled":true,"interval":"often"}', message: /interval/ },
     { values: 'maxConcurrentReconciles=0', message: /maxConcurrentReconciles/ },
     { values: 'probes.port=8080', message: /metrics.port and probes.port must differ/ },
+    {
+      values: 'terminationGracePeriodSeconds=30',
+      message: /at least gracefulShutdownTimeoutSeconds \+ 15 \(45\)/,
+    },
+    {
+      values: 'gracefulShutdownTimeoutSeconds=60',
+      message: /terminationGracePeriodSeconds \(45\) must be at least/,
+    },
     {
       values: 'leaderElection={"enabled":false}',
       message: /replicas above 1 need leaderElection/,
