@@ -66,3 +66,36 @@ export function template(values: readonly string[] = [], namespace = 'warren-sys
   for (const value of values) args.push('--set-json', value);
   return parseManifests(helmOk(args));
 }
+
+/**
+ * `helm install` of the chart with an image that the test node holds (never pulled), waiting until the operator
+ * pod is Ready; returns the seconds that took. `values` are extra --set-json values.
+ */
+export function installOnNode(options: {
+  release: string;
+  namespace: string;
+  image: string;
+  values?: readonly string[];
+}): number {
+  const [repository, tag] = options.image.split(/:(?=[^:/]+$)/);
+  const started = Date.now();
+  const args = [
+    'install',
+    options.release,
+    chartDir,
+    '--namespace',
+    options.namespace,
+    '--wait',
+    '--timeout',
+    '180s',
+  ];
+  const values = [
+    `image.repository=${JSON.stringify(repository)}`,
+    `image.tag=${JSON.stringify(tag)}`,
+    'image.pullPolicy="Never"',
+    ...(options.values ?? []),
+  ];
+  for (const value of values) args.push('--set-json', value);
+  helmOk(args);
+  return (Date.now() - started) / 1000;
+}

@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { stringify } from 'yaml';
 import { httpGet } from '../../env/net.ts';
 import { createNamespace, eventually, testEnv, testNode } from '../../env/shared.ts';
-import { chartDir, helm, helmOk } from './helm.ts';
+import { helm, helmOk, installOnNode } from './helm.ts';
 
 const node = testNode();
 
@@ -37,7 +37,6 @@ describe('The operator installed by its Helm chart', { skip: node.skip }, () => 
   const queueName = `pod-queue-${randomBytes(3).toString('hex')}`;
   let systemNamespace: string;
   let appNamespace: string;
-  let installedAt: number;
 
   before(async () => {
     systemNamespace = await createNamespace('warren-pod', undefined, { node: true });
@@ -49,18 +48,12 @@ describe('The operator installed by its Helm chart', { skip: node.skip }, () => 
   });
 
   it('becomes Ready under the chart probes with the image built here', () => {
-    const [repository, tag] = node.operatorImage.split(/:(?=[^:/]+$)/);
-    installedAt = Date.now();
-    helmOk([
-      'install', release, chartDir,
-      '--namespace', systemNamespace,
-      '--set', `image.repository=${repository}`,
-      '--set', `image.tag=${tag}`,
-      '--set', 'image.pullPolicy=Never',
-      '--set', 'logLevel=debug',
-      '--wait', '--timeout', '180s',
-    ]); // prettier-ignore
-    const seconds = (Date.now() - installedAt) / 1000;
+    const seconds = installOnNode({
+      release,
+      namespace: systemNamespace,
+      image: node.operatorImage,
+      values: ['logLevel="debug"'],
+    });
     process.stderr.write(`helm install to operator Ready: ${seconds.toFixed(1)}s\n`);
     const pods = JSON.parse(
       kubectl([
