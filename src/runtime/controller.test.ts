@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { Controller, TerminalError } from './controller.ts';
 import type { ControllerDefinition, ReconcileResult } from './controller.ts';
 import type { EventHandler, Informer } from './informer.ts';
+import { ApiError } from './kube-client.ts';
 import { createLogger } from './logger.ts';
 import { RuntimeMetrics } from './metrics.ts';
 import { coreResources } from './resource.ts';
@@ -119,6 +120,26 @@ describe('Controller', () => {
     await new Promise((r) => setTimeout(r, 50));
     assert.equal(attempts, 1);
     assert.equal((await metrics.terminalErrors.get()).values[0]?.value, 1);
+    await controller.stop(100);
+  });
+
+  it('requeues a write conflict quietly, as a requeue and not an error', async () => {
+    let attempts = 0;
+    const { informer, controller, metrics } = setup(() => {
+      attempts += 1;
+      if (attempts === 1) {
+        return Promise.reject(
+          new ApiError(409, 'Conflict', 'PATCH …/status: 409 the object has been modified'),
+        );
+      }
+      return Promise.resolve(undefined);
+    });
+    await controller.start();
+    informer.add(cm('a'));
+    await until(() => attempts === 2);
+    assert.equal(await total(metrics, 'requeue'), 1);
+    assert.equal(await total(metrics, 'error'), 0);
+    assert.equal((await metrics.reconcileErrors.get()).values[0]?.value ?? 0, 0);
     await controller.stop(100);
   });
 

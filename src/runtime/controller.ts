@@ -7,6 +7,7 @@ import { ItemExponentialBackoff, MaxOf, TokenBucket, jittered } from './backoff.
 import type { Cache, EventHandler, Informer } from './informer.ts';
 import type { Logger } from './logger.ts';
 import type { RuntimeMetrics } from './metrics.ts';
+import { isConflict } from './kube-client.ts';
 import { groupOf, keyOf, keyString, parseKey } from './resource.ts';
 import type { KubeObject, ObjectKey, ResourceRef } from './resource.ts';
 import { WorkQueue } from './workqueue.ts';
@@ -324,7 +325,12 @@ export class Controller<T extends KubeObject = KubeObject> {
       }
       const timedOut = timeout.signal.aborted;
       if (timedOut) this.metrics.reconcileTimeouts.inc(labels);
-      if (err instanceof TerminalError && !timedOut) {
+      if (isConflict(err) && !timedOut) {
+        // Optimistic concurrency at work (the object changed since it was read): the next pass reads it afresh.
+        this.metrics.reconcileTotal.inc({ ...labels, result: 'requeue' });
+        if (!this.queue.isShuttingDown) this.queue.addRateLimited(key);
+        log.debug({ err }, 'the object changed while it was reconciled; requeued');
+      } else if (err instanceof TerminalError && !timedOut) {
         this.queue.forget(key);
         this.metrics.terminalErrors.inc(labels);
         this.metrics.reconcileTotal.inc({ ...labels, result: 'error' });
