@@ -98,15 +98,7 @@ async function up(): Promise<void> {
   let node: State['node'] = { WARREN_NODE_UNAVAILABLE: unavailable };
   if (!unavailable) {
     try {
-      const started = await startTestNode({
-        dir: join(envDir, 'node'),
-        controlPlane: {
-          kubeconfigPath: cp.value.kubeconfigPath,
-          apiServerPort: cp.value.ports.apiServer,
-          kubectl: cp.value.kubectl,
-        },
-        relayPorts: [rmq.value.ports.management, rmq.value.ports.amqp],
-      });
+      const started = await startTestNode(join(envDir, 'node'), cp.value, rmq.value);
       node = { ...started.vars, startSeconds: started.node.startSeconds };
     } catch (err) {
       await stopEnvironment(envDir);

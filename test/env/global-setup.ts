@@ -59,15 +59,7 @@ export async function globalSetup(): Promise<void> {
     process.stderr.write(`no test node: ${unavailable}\n`);
   } else {
     try {
-      const started = await startTestNode({
-        dir: join(dir, 'node'),
-        controlPlane: {
-          kubeconfigPath: env.controlPlane.kubeconfigPath,
-          apiServerPort: env.controlPlane.ports.apiServer,
-          kubectl: env.controlPlane.kubectl,
-        },
-        relayPorts: [env.broker.ports.management, env.broker.ports.amqp],
-      });
+      const started = await startTestNode(join(dir, 'node'), env.controlPlane, env.broker);
       node = started.node;
       Object.assign(process.env, started.vars);
       process.stderr.write(`test node ${node.name} Ready in ${node.startSeconds.toFixed(1)}s\n`);

@@ -418,20 +418,25 @@ export function planTestNode(): { unavailable?: string } {
   return { unavailable: nodeUnavailable() };
 }
 
-export async function startTestNode(options: {
-  dir: string;
-  controlPlane: { kubeconfigPath: string; apiServerPort: number; kubectl: string };
-  relayPorts: number[];
-}): Promise<{ node: NodeHandle; vars: TestNodeVars }> {
+/** The node beside a running control plane, with the test broker's ports relayed to the node's address. */
+export async function startTestNode(
+  dir: string,
+  controlPlane: { kubeconfigPath: string; ports: { apiServer: number }; kubectl: string },
+  broker: { ports: { management: number; amqp: number } },
+): Promise<{ node: NodeHandle; vars: TestNodeVars }> {
   const bins = ensureNodeBinaries();
   const images = await ensureImages();
   const node = await startNode({
-    dir: options.dir,
+    dir,
     bins,
-    controlPlane: options.controlPlane,
+    controlPlane: {
+      kubeconfigPath: controlPlane.kubeconfigPath,
+      apiServerPort: controlPlane.ports.apiServer,
+      kubectl: controlPlane.kubectl,
+    },
     images: [images.pause, images.rabbitmq, images.operator],
     pauseImage: images.pause.name,
-    relayPorts: options.relayPorts,
+    relayPorts: [broker.ports.management, broker.ports.amqp],
   });
   return {
     node,

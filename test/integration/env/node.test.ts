@@ -4,9 +4,9 @@
 import assert from 'node:assert/strict';
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { request } from 'node:http';
 import { before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
+import { httpGet } from '../../env/net.ts';
 import { createNamespace, eventually, testNode } from '../../env/shared.ts';
 
 const node = testNode();
@@ -24,19 +24,8 @@ const apply = (namespace: string, ...objects: object[]) =>
     JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }),
   );
 
-function get(url: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { timeout: 3000 }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (body += chunk));
-      res.on('end', () => resolve(body));
-    });
-    req.on('timeout', () => req.destroy(new Error(`GET ${url} timed out`)));
-    req.on('error', reject);
-    req.end();
-  });
-}
+/** The body of a GET, whatever its status. */
+const get = async (url: string) => (await httpGet(url, { timeoutMs: 3000 })).body;
 
 /** A container of the operator image that answers every HTTP request on port 8080 with its own pod name. */
 const echoServer = (image: string) => ({

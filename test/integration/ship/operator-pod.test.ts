@@ -5,7 +5,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { request } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { stringify } from 'yaml';
 import { httpGet } from '../../env/net.ts';
@@ -16,20 +15,6 @@ const node = testNode();
 
 function kubectl(args: readonly string[], input?: string): string {
   return execFileSync('kubectl', args, { encoding: 'utf8', input, stdio: ['pipe', 'pipe', 'pipe'] });
-}
-
-function getText(url: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { timeout: 3000 }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (body += chunk));
-      res.on('end', () => resolve(body));
-    });
-    req.on('timeout', () => req.destroy(new Error(`GET ${url} timed out`)));
-    req.on('error', reject);
-    req.end();
-  });
 }
 
 describe('The operator installed by its Helm chart', { skip: node.skip }, () => {
@@ -132,7 +117,9 @@ describe('The operator installed by its Helm chart', { skip: node.skip }, () => 
     };
     const service = services.items[0]!;
     const metrics = await eventually('metrics through the Service', () =>
-      getText(`http://${service.spec.clusterIP}:${service.spec.ports[0]!.port}/metrics`),
+      httpGet(`http://${service.spec.clusterIP}:${service.spec.ports[0]!.port}/metrics`, {
+        timeoutMs: 3000,
+      }).then((res) => res.status === 200 && res.body),
     );
     assert.match(metrics, /^leader_election_master_status\{[^}]*\} 1$/m);
     assert.match(metrics, /controller_runtime_reconcile_total/);
