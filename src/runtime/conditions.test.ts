@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { findCondition, isConditionTrue, removeCondition, setCondition } from './conditions.ts';
+import {
+  CONDITION_MESSAGE_LIMIT,
+  findCondition,
+  isConditionTrue,
+  removeCondition,
+  setCondition,
+} from './conditions.ts';
 
 const t0 = new Date('2026-01-01T00:00:00.123Z');
 const t1 = new Date('2026-01-01T01:00:00Z');
@@ -53,6 +59,17 @@ describe('Status conditions', () => {
     const b = setCondition(a, { type: 'Ready', status: 'True', reason: 'Converged', message: 'Ok.' }, 1, t1);
     assert.equal(b[0]!.lastTransitionTime, '2026-01-01T01:00:00Z');
     assert.equal(isConditionTrue(b, 'Ready'), true);
+  });
+
+  it('cut a message longer than the API allows, so the status write is not refused', () => {
+    const long = 'x'.repeat(1024 * 1024);
+    const message = setCondition(
+      [],
+      { type: 'Ready', status: 'False', reason: 'BadRequest', message: long },
+      1,
+    )[0]!.message;
+    assert.equal(message.length, CONDITION_MESSAGE_LIMIT);
+    assert.match(message, /cut to the API limit\)$/);
   });
 
   it('leave other conditions in place and the input list unchanged', () => {

@@ -30,6 +30,16 @@ export function conditionTime(date: Date): string {
  * A new list with `input` set: other conditions are kept in order, an existing condition of the same type is
  * replaced in place, a new one is appended. lastTransitionTime is kept unless the status changed.
  */
+/** The API's limit on a condition message; a longer one fails the whole status write with 422. */
+export const CONDITION_MESSAGE_LIMIT = 32_768;
+const TRUNCATED = ' … (cut to the API limit)';
+
+function withinLimit(message: string): string {
+  return message.length <= CONDITION_MESSAGE_LIMIT
+    ? message
+    : message.slice(0, CONDITION_MESSAGE_LIMIT - TRUNCATED.length) + TRUNCATED;
+}
+
 export function setCondition(
   conditions: readonly Condition[] | undefined,
   input: ConditionInput,
@@ -43,7 +53,7 @@ export function setCondition(
     type: input.type,
     status: input.status,
     reason: input.reason,
-    message: input.message,
+    message: withinLimit(input.message),
     lastTransitionTime:
       previous && previous.status === input.status ? previous.lastTransitionTime : conditionTime(now),
     ...(observedGeneration !== undefined ? { observedGeneration } : {}),
