@@ -85,6 +85,14 @@ describe('Operator settings', () => {
     );
   });
 
+  it('refuse a duration longer than a timer can wait, which would fire at once instead', () => {
+    assert.equal(loadSettings({ RESYNC_PERIOD: '596h' }, []).resyncPeriod, 596 * 3600 * 1000);
+    assert.throws(
+      () => loadSettings({ RESYNC_PERIOD: '600h' }, []),
+      /RESYNC_PERIOD="600h": must be at most 596h/,
+    );
+  });
+
   it('bound every management API call in time and size', () => {
     const s = loadSettings({}, []);
     assert.equal(s.managementRequestTimeout, 30_000);

@@ -48,7 +48,16 @@ const written = (parse: (text: string) => number, fallback: string) =>
       }
     });
 
-const duration = (fallback: string) => written(parseDuration, fallback).pipe(z.number().nonnegative());
+/** The longest delay a Node timer takes (2^31 - 1 ms, about 24.8 days); a longer one fires at once, every time. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+const duration = (fallback: string) =>
+  written(parseDuration, fallback).pipe(
+    z
+      .number()
+      .nonnegative()
+      .max(MAX_TIMER_MS, 'must be at most 596h (the longest timer Node can set, about 24.8 days)'),
+  );
 
 /** A size in bytes that must lie within [min, max], all written like `32Mi`. */
 const boundedSize = (fallback: string, min: string, max: string) =>
