@@ -211,21 +211,21 @@ export class Connections {
     signal?: AbortSignal,
   ): Promise<Connection> {
     const where = `connection Secret "${name}" in namespace "${secretNamespace}"`;
-    if (secretNamespace !== namespace) {
-      // A Secret in another namespace is only used when that Secret allows this namespace, like a cluster.
-      const raw = await this.#secretObject(secretNamespace, name, signal);
-      if (raw && !namespaceAllowed(raw, namespace)) {
-        return {
-          ok: false,
-          reason: 'NamespaceNotAllowed',
-          message: `The ${where} does not allow namespace "${namespace}" (annotation ${allowedNamespacesAnnotations[0]}).`,
-          gone: true,
-        };
-      }
+    const raw = await this.#read(secretNamespace, name, signal);
+    // A Secret in another namespace is only used when that Secret allows this namespace, like a cluster. It is
+    // checked before anything is written: a Secret that does not allow us is never labelled.
+    if (raw && secretNamespace !== namespace && !namespaceAllowed(raw, namespace)) {
+      return {
+        ok: false,
+        reason: 'NamespaceNotAllowed',
+        message: `The ${where} does not allow namespace "${namespace}" (annotation ${allowedNamespacesAnnotations[0]}).`,
+        gone: true,
+      };
     }
-    const data = await this.secret(secretNamespace, name, signal);
-    if (!data)
+    if (!raw)
       return { ok: false, reason: 'SecretNotFound', message: `The ${where} does not exist.`, gone: true };
+    await this.#watch(raw, signal);
+    const data = decodeSecret(raw);
     const endpoint = endpointFromSecret(data);
     if (typeof endpoint === 'string') {
       return {
@@ -240,34 +240,35 @@ export class Connections {
 
   /** A Secret's decoded data, from the cache, else read once and labelled so the cache holds it from now on. */
   async secret(namespace: string, name: string, signal?: AbortSignal): Promise<SecretData | undefined> {
-    const raw = await this.#secretObject(namespace, name, signal);
-    return raw ? decodeSecret(raw) : undefined;
+    const raw = await this.#read(namespace, name, signal);
+    if (!raw) return undefined;
+    await this.#watch(raw, signal);
+    return decodeSecret(raw);
   }
 
-  async #secretObject(
-    namespace: string,
-    name: string,
-    signal?: AbortSignal,
-  ): Promise<SecretObject | undefined> {
+  /** From the cache of watched Secrets, else from the API server. */
+  async #read(namespace: string, name: string, signal?: AbortSignal): Promise<SecretObject | undefined> {
     const cached = this.#o.secrets.get({ namespace, name });
     if (cached) return cached;
-    const raw = await this.#o.client.get<SecretObject>(coreResources.secret, { namespace, name }, { signal });
-    if (!raw) return undefined;
+    return this.#o.client.get<SecretObject>(coreResources.secret, { namespace, name }, { signal });
+  }
+
+  /** Labels a Secret Warren uses, once, so that the cache of watched Secrets holds it and sees its changes. */
+  async #watch(raw: SecretObject, signal?: AbortSignal): Promise<void> {
+    const { namespace = '', name = '' } = raw.metadata;
     const id = `${namespace}/${name}`;
-    if (raw.metadata.labels?.[watchedLabel] !== 'true' && !this.#labelled.has(id)) {
-      await this.#o.client.mergePatch(
-        coreResources.secret,
-        { namespace, name },
-        { metadata: { labels: { [watchedLabel]: 'true' } } },
-        undefined,
-        { signal },
-      );
-      this.#labelled.add(id);
-      this.#o.log.info(
-        { namespace, name },
-        `labelled Secret ${watchedLabel}=true so that Warren sees its changes`,
-      );
-    }
-    return raw;
+    if (raw.metadata.labels?.[watchedLabel] === 'true' || this.#labelled.has(id)) return;
+    await this.#o.client.mergePatch(
+      coreResources.secret,
+      { namespace, name },
+      { metadata: { labels: { [watchedLabel]: 'true' } } },
+      undefined,
+      { signal },
+    );
+    this.#labelled.add(id);
+    this.#o.log.info(
+      { namespace, name },
+      `labelled Secret ${watchedLabel}=true so that Warren sees its changes`,
+    );
   }
 }

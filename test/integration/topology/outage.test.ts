@@ -20,6 +20,7 @@ import {
   waitReason,
   type Operator,
   type TopologyObject,
+  createConnectionSecret,
   createNamespace,
 } from './harness.ts';
 
@@ -118,6 +119,21 @@ describe('Cluster references', () => {
     const obj = await waitReason('Queue', denied, 'denied', 'NamespaceNotAllowed');
     assert.equal(ready(obj)?.status, 'False');
     assert.equal(await broker(node).get(`/api/queues/${vhost}/denied`), undefined);
+  });
+
+  it("neither uses nor labels another namespace's connection Secret that does not allow it", async () => {
+    const owner = await createNamespace('topology-outage-secret');
+    await createConnectionSecret(owner, 'private', node);
+    const denied = await createNamespace('topology-outage-secret-user');
+    await create('Queue', denied, 'borrowed', {
+      name: 'borrowed',
+      vhost,
+      rabbitmqClusterReference: { connectionSecret: { name: 'private' }, namespace: owner },
+    });
+    await waitReason('Queue', denied, 'borrowed', 'NamespaceNotAllowed');
+    const secret = await core().readNamespacedSecret({ namespace: owner, name: 'private' });
+    assert.equal(secret.metadata?.labels?.['warren.dev/watched'], undefined, 'the Secret was not labelled');
+    assert.equal(await broker(node).get(`/api/queues/${vhost}/borrowed`), undefined);
   });
 });
 
