@@ -100,8 +100,15 @@ export function endpointFromSecret(data: SecretData): BrokerEndpoint | string {
   const missing = ['uri', 'username', 'password'].filter((key) => !data[key]);
   if (missing.length > 0) return `it lacks the key(s) ${missing.join(', ')}`;
   const uri = data.uri ?? '';
+  const url = uri.includes('://') ? uri : `http://${uri}`;
+  // The value itself is never quoted back: a uri may carry credentials.
+  if (!URL.canParse(url)) return 'its key uri is not a URL (expected http://host:port or https://host:port)';
+  const protocol = new URL(url).protocol;
+  if (protocol !== 'http:' && protocol !== 'https:') {
+    return `its key uri uses ${protocol.slice(0, -1)}, not http or https (the management API's address is expected)`;
+  }
   return {
-    url: uri.includes('://') ? uri : `http://${uri}`,
+    url,
     username: data.username ?? '',
     password: data.password ?? '',
     ...(data['ca.crt'] ? { ca: data['ca.crt'] } : {}),
