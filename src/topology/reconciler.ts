@@ -153,6 +153,7 @@ export function createTopologyReconciler<Spec, W, L>(def: KindController<Spec, W
   const { kind } = def;
   const name = kind.kind.toLowerCase();
   const { manager, index } = rt;
+  const log = manager.log.child({ controller: name });
   const retries = new Retries();
   /** The revision (see Prepared) each object was last Ready at. */
   const readyRevisions = new Map<string, string | undefined>();
@@ -247,6 +248,8 @@ export function createTopologyReconciler<Spec, W, L>(def: KindController<Spec, W
   ) {
     if (await setStatus(signal, obj, { status: 'False', reason, message }, extra)) {
       manager.events.warning(obj, reason, message, 'Reconcile');
+      // The log carries what status and Events say, once per change, for those who read logs first.
+      log.warn({ namespace: obj.metadata.namespace, name: obj.metadata.name, reason }, message);
     }
   }
 
