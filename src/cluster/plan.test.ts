@@ -41,6 +41,13 @@ describe('Replica changes', () => {
     assert.equal(checkReplicas(aCluster({ replicas: 0 }), liveStatefulSet(3)), undefined);
   });
 
+  it('refuses scaling down through the StatefulSet override too', () => {
+    const cluster = aCluster({ replicas: 3, override: { statefulSet: { spec: { replicas: 1 } } } });
+    const refusal = checkReplicas(cluster, liveStatefulSet(3));
+    assert.equal(refusal?.reason, 'ScaleDownNotSupported');
+    assert.match(refusal.message, /override\.statefulSet\.spec\.replicas is 1/);
+  });
+
   it('refuses scaling down, saying how to recover', () => {
     const refusal = checkReplicas(aCluster({ replicas: 1 }), liveStatefulSet(3));
     assert.equal(refusal?.reason, 'ScaleDownNotSupported');

@@ -32,13 +32,17 @@ export function checkReplicas(
   live: V1StatefulSet | undefined,
 ): Refusal | undefined {
   const current = live?.spec?.replicas;
-  const desired = cluster.spec.replicas;
+  // The override is merged into the StatefulSet last, so its count is the one that would be applied.
+  const overridden = (cluster.spec.override?.statefulSet as { spec?: { replicas?: unknown } } | undefined)
+    ?.spec?.replicas;
+  const field = typeof overridden === 'number' ? 'override.statefulSet.spec.replicas' : 'spec.replicas';
+  const desired = typeof overridden === 'number' ? overridden : cluster.spec.replicas;
   if (current === undefined || desired >= current || desired === 0) return undefined;
   return {
     reason: 'ScaleDownNotSupported',
     message:
-      `spec.replicas is ${desired} but the cluster runs ${current} nodes: scaling down is not supported yet ` +
-      `(nodes would leave without handing over their queues). Set spec.replicas back to ${current}; ` +
+      `${field} is ${desired} but the cluster runs ${current} nodes: scaling down is not supported yet ` +
+      `(nodes would leave without handing over their queues). Set ${field} back to ${current}; ` +
       'the StatefulSet is left unchanged meanwhile.',
   };
 }
