@@ -5,7 +5,8 @@
 //           running after the command returns; builds the binaries and images first if they are missing, and
 //           writes .testenv/env (`. .testenv/env` exports KUBECONFIG, RABBITMQ_MANAGEMENT_URL, RABBITMQ_AMQP_URL,
 //           RABBITMQ_USERNAME, RABBITMQ_PASSWORD, WARREN_TESTENV_DIR, WARREN_RABBITMQ_IMAGE,
-//           WARREN_OPERATOR_IMAGE, WARREN_NODE_NAME, WARREN_NODE_IP, and puts the built kubectl first on PATH).
+//           WARREN_OPERATOR_IMAGE, WARREN_AMQP_CHECK_IMAGE, WARREN_NODE_NAME, WARREN_NODE_IP, and puts the built
+//           kubectl first on PATH).
 //           Where no node can run, it says why in one line and starts the rest. When an environment is already
 //           up it only reports it.
 //   down    takes the node down (containers, mounts, cgroups, bridge, nftables), stops every process recorded
