@@ -100,7 +100,9 @@ done
 
 # Inside the repository: kustomize takes bases by relative path only.
 overlay=$(mktemp -d test/e2e/.overlay-XXXXXX)
+sampler=
 cleanup() {
+  [ -z "$sampler" ] || kill "$sampler" 2>/dev/null || true
   rm -rf "$overlay"
   [ "$TARGET" != kind ] || [ "${KEEP_CLUSTER:-}" = 1 ] || kind delete cluster --name "$CLUSTER" >/dev/null 2>&1 || true
 }
@@ -236,6 +238,19 @@ case "$(kubectl -n "$NS" get rabbitmqcluster rabbit -o jsonpath='{.spec.rabbitmq
   *'channel_max = 2047'*) channel_max=2046 ;;
 esac
 generation=$(kubectl -n "$NS" get statefulset rabbit-server -o jsonpath='{.metadata.generation}')
+# Samples while it rolls: ready brokers behind the client Service, and what the status says about availability.
+samples=$overlay/roll-samples
+(
+  while :; do
+    ready=$(kubectl -n "$NS" get endpointslices -l kubernetes.io/service-name=rabbit \
+      -o jsonpath='{range .items[*].endpoints[*]}{.conditions.ready}{"\n"}{end}' 2>/dev/null | grep -c true || true)
+    available=$(kubectl -n "$NS" get rabbitmqcluster rabbit \
+      -o jsonpath='{.status.conditions[?(@.type=="ClusterAvailable")].status}' 2>/dev/null || true)
+    echo "$ready ${available:-unknown}" >>"$samples"
+    sleep 2
+  done
+) &
+sampler=$!
 kubectl -n "$NS" patch rabbitmqcluster rabbit --type merge \
   -p "{\"spec\":{\"rabbitmq\":{\"additionalConfig\":\"log.console.level = info\\nchannel_max = $channel_max\\n\"}}}"
 # Until Warren has updated the StatefulSet, `rollout status` would report the old rollout as complete.
@@ -243,6 +258,12 @@ wait_for "Warren to update the StatefulSet" "$((generation + 1))" 120 \
   -n "$NS" get statefulset rabbit-server -o jsonpath='{.metadata.generation}' || fail "the StatefulSet did not change"
 kubectl -n "$NS" rollout status statefulset/rabbit-server --timeout=15m || fail "rolling restart did not finish"
 kubectl -n "$NS" wait rabbitmqcluster/rabbit --for=condition=AllReplicasReady --timeout=10m || fail "cluster not ready after roll"
+kill "$sampler" && wait "$sampler" 2>/dev/null || true
+sampler=
+fewest=$(cut -d' ' -f1 "$samples" | sort -n | head -1)
+echo "during the roll ($(wc -l <"$samples") samples): at least $fewest of 3 brokers ready behind Service rabbit;" \
+  "ClusterAvailable False in $(grep -c ' False$' "$samples" || true), True in $(grep -c ' True$' "$samples" || true)"
+[ "$fewest" -gt 0 ] || fail "the client Service had no ready broker during the roll"
 environment=$(kubectl -n "$NS" exec rabbit-server-0 -c rabbitmq -- rabbitmq-diagnostics environment)
 grep -Eq "\\{channel_max, ?$channel_max\\}" <<<"$environment" ||
   fail "rabbit-server-0 does not run with channel_max = $channel_max"
