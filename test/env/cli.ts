@@ -59,7 +59,7 @@ function report(state: State, headline: string): void {
       `  kube-apiserver  ${state.apiServerUrl}   (KUBECONFIG=${state.kubeconfigPath})`,
       `  RabbitMQ        ${state.managementUrl}  amqp://127.0.0.1:${state.ports.rabbitmq?.amqp ?? '?'}  node ${state.nodeName}`,
       state.node.WARREN_NODE_NAME
-        ? `  node            ${state.node.WARREN_NODE_NAME} at ${state.node.WARREN_NODE_IP ?? '?'}, images ${state.node.WARREN_RABBITMQ_IMAGE ?? '?'} ${state.node.WARREN_OPERATOR_IMAGE ?? '?'}`
+        ? `  node            ${state.node.WARREN_NODE_NAME} at ${state.node.WARREN_NODE_IP ?? '?'}, images ${state.node.WARREN_RABBITMQ_IMAGE ?? '?'} ${state.node.WARREN_OPERATOR_IMAGE ?? '?'} ${state.node.WARREN_AMQP_CHECK_IMAGE ?? '?'}`
         : `  node            none: ${state.node.WARREN_NODE_UNAVAILABLE ?? 'unknown'}`,
       `  logs            ${envDir}/{control-plane,rabbitmq,node}/*.log`,
       `Use it with: . ${envFilePath}`,
