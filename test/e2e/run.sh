@@ -292,6 +292,8 @@ echo "same claims, 3 running nodes"
 run_check amqp-check-after-pod-loss
 
 step "operator restart: new pods take the Lease over and everything stays Ready"
+# Restarts so far are worth seeing: a replica that lost its Lease exits and is restarted.
+kubectl -n warren-system get pods -o custom-columns='POD:.metadata.name,RESTARTS:.status.containerStatuses[0].restartCount'
 kubectl -n warren-system get lease -o custom-columns=LEASE:.metadata.name,HOLDER:.spec.holderIdentity
 kubectl -n warren-system rollout restart deployment/warren
 kubectl -n warren-system rollout status deployment/warren --timeout=3m || fail "operator restart did not finish"
