@@ -5,7 +5,8 @@
 //           running after the command returns; builds the binaries and images first if they are missing, and
 //           writes .testenv/env (`. .testenv/env` exports KUBECONFIG, RABBITMQ_MANAGEMENT_URL, RABBITMQ_AMQP_URL,
 //           RABBITMQ_USERNAME, RABBITMQ_PASSWORD, WARREN_TESTENV_DIR, WARREN_RABBITMQ_IMAGE,
-//           WARREN_OPERATOR_IMAGE, WARREN_NODE_NAME, WARREN_NODE_IP, and puts the built kubectl first on PATH).
+//           WARREN_OPERATOR_IMAGE, WARREN_AMQP_CHECK_IMAGE, WARREN_NODE_NAME, WARREN_NODE_IP, and puts the built
+//           kubectl first on PATH).
 //           Where no node can run, it says why in one line and starts the rest. When an environment is already
 //           up it only reports it.
 //   down    takes the node down (containers, mounts, cgroups, bridge, nftables), stops every process recorded
@@ -58,7 +59,7 @@ function report(state: State, headline: string): void {
       `  kube-apiserver  ${state.apiServerUrl}   (KUBECONFIG=${state.kubeconfigPath})`,
       `  RabbitMQ        ${state.managementUrl}  amqp://127.0.0.1:${state.ports.rabbitmq?.amqp ?? '?'}  node ${state.nodeName}`,
       state.node.WARREN_NODE_NAME
-        ? `  node            ${state.node.WARREN_NODE_NAME} at ${state.node.WARREN_NODE_IP ?? '?'}, images ${state.node.WARREN_RABBITMQ_IMAGE ?? '?'} ${state.node.WARREN_OPERATOR_IMAGE ?? '?'}`
+        ? `  node            ${state.node.WARREN_NODE_NAME} at ${state.node.WARREN_NODE_IP ?? '?'}, images ${state.node.WARREN_RABBITMQ_IMAGE ?? '?'} ${state.node.WARREN_OPERATOR_IMAGE ?? '?'} ${state.node.WARREN_AMQP_CHECK_IMAGE ?? '?'}`
         : `  node            none: ${state.node.WARREN_NODE_UNAVAILABLE ?? 'unknown'}`,
       `  logs            ${envDir}/{control-plane,rabbitmq,node}/*.log`,
       `Use it with: . ${envFilePath}`,

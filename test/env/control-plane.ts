@@ -34,7 +34,10 @@ export const DEFAULT_CONTROLLERS = [
   'deployment-controller',
 ] as const;
 
-/** What a node needs on top: Service endpoints for pods and DNS, and claims bound to provisioned volumes. */
+/**
+ * What a node needs on top: Service endpoints for pods and DNS, claims bound to provisioned volumes, and Jobs
+ * (the end-to-end test runs its AMQP client as one).
+ */
 export const NODE_CONTROLLERS = [
   'endpoints-controller',
   'endpointslice-controller',
@@ -44,6 +47,7 @@ export const NODE_CONTROLLERS = [
   'persistentvolumeclaim-protection-controller',
   'pod-garbage-collector-controller',
   'disruption-controller',
+  'job-controller',
 ] as const;
 
 export interface ControlPlaneOptions {

@@ -1,7 +1,7 @@
-// node test/env/images/cli.ts build [pause|rabbitmq|operator|all]
+// node test/env/images/cli.ts build [pause|rabbitmq|operator|amqp-check|all]
 // node test/env/images/cli.ts verify <archive>
 //
-//   build   builds the named image, or all three as ensureImages() does (the default), unless the cache holds
+//   build   builds the named image, or all of them as ensureImages() does (the default), unless the cache holds
 //           them, and prints each one's name, size, build time (or that it came from the cache) and archive;
 //           progress goes to stderr
 //   verify  checks an OCI archive's blobs against their digests and prints the image name and layers
@@ -11,7 +11,8 @@ import { elapsedSeconds, megabytes } from './host.ts';
 import { ensureImage, ensureImages, imageKinds, type ImageKind } from './images.ts';
 import { verifyOciArchive } from './oci.ts';
 
-const usage = 'usage: node test/env/images/cli.ts build [pause|rabbitmq|operator|all] | verify <archive>\n';
+const usage =
+  'usage: node test/env/images/cli.ts build [pause|rabbitmq|operator|amqp-check|all] | verify <archive>\n';
 
 function describe(image: BuiltImage): string {
   const how = image.builtSeconds === undefined ? 'cached' : `built in ${image.builtSeconds}s`;

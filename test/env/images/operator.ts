@@ -299,7 +299,7 @@ async function runBuildStage(plan: OperatorPlan, name: string, dir: string, log:
 }
 
 /** /usr/local/bin/node from the npm registry, and the node user of the official Node images. */
-async function layNode(
+export async function layNode(
   layer: string,
   version: string,
   baseTar: string,

@@ -404,6 +404,8 @@ export type TestNodeVars = {
   WARREN_NODE_IP?: string;
   WARREN_RABBITMQ_IMAGE?: string;
   WARREN_OPERATOR_IMAGE?: string;
+  /** The AMQP client of the end-to-end test (test/e2e/amqp-check). */
+  WARREN_AMQP_CHECK_IMAGE?: string;
   /** Why no node runs, in one line; set instead of the others. */
   WARREN_NODE_UNAVAILABLE?: string;
 };
@@ -434,7 +436,7 @@ export async function startTestNode(
       apiServerPort: controlPlane.ports.apiServer,
       kubectl: controlPlane.kubectl,
     },
-    images: [images.pause, images.rabbitmq, images.operator],
+    images: [images.pause, images.rabbitmq, images.operator, images['amqp-check']],
     pauseImage: images.pause.name,
     relayPorts: [broker.ports.management, broker.ports.amqp],
   });
@@ -445,6 +447,7 @@ export async function startTestNode(
       WARREN_NODE_IP: node.ip,
       WARREN_RABBITMQ_IMAGE: images.rabbitmq.name,
       WARREN_OPERATOR_IMAGE: images.operator.name,
+      WARREN_AMQP_CHECK_IMAGE: images['amqp-check'].name,
     },
   };
 }
