@@ -4,7 +4,7 @@
 // (which must be the one the Dockerfile installs), so the build needs no registry.
 //
 //   1. the Debian trixie base (base.ts)
-//   2. Node and the node user, as in the operator image (operator.ts: layNode)
+//   2. Node and the node user, as in the operator image (operator.ts: nodeAppLayers)
 //   3. <WORKDIR>/check.ts and <WORKDIR>/node_modules/amqplib, owned by root
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, posix } from 'node:path';
@@ -13,9 +13,9 @@ import { debian, ensureBaseRootfs } from './base.ts';
 import { cachedImage, shortHash, type BuiltImage } from './built-image.ts';
 import { fileInputs } from './cache.ts';
 import { DockerfileError, parseCommand, parseDockerfile } from './dockerfile.ts';
-import { requireRoot, tarDirectory, type Log } from './host.ts';
+import { requireRoot, type Log } from './host.ts';
 import type { ImageConfig } from './oci.ts';
-import { layNode, nodeImageEnv, repoRoot } from './operator.ts';
+import { nodeAppLayers, nodeImageEnv, repoRoot } from './operator.ts';
 
 export const checkDir = 'test/e2e/amqp-check';
 
@@ -164,24 +164,15 @@ export async function ensureAmqpCheckImage(log: Log): Promise<BuiltImage> {
           mkdirSync(dirname(target), { recursive: true });
           cpSync(join(repoRoot, file), target);
         }
-        const nodeLayer = join(work, 'node-layer');
-        await layNode(nodeLayer, plan.nodeVersion, base.tar, work, log);
-        const layers = { node: join(work, 'node.tar'), app: join(work, 'app.tar') };
-        // The same fixed time as the operator's Node layer: one digest, stored once by containerd.
-        await tarDirectory(nodeLayer, layers.node, { mtime: 0 });
-        await tarDirectory(appLayer, layers.app, { rootOwned: true });
         return {
-          layers: [
-            { path: base.tar, createdBy: `debootstrap --variant=${debian.variant} ${debian.suite}` },
-            {
-              path: layers.node,
-              createdBy: `node-linux ${plan.nodeVersion} at /usr/local/bin/node; user node (1000:1000)`,
-            },
-            {
-              path: layers.app,
-              createdBy: `amqplib ${plan.amqplibVersion} from node_modules; COPY ${plan.copies.join(' ')} ${plan.workingDir}`,
-            },
-          ],
+          layers: await nodeAppLayers({
+            work,
+            baseTar: base.tar,
+            nodeVersion: plan.nodeVersion,
+            appLayer,
+            appCreatedBy: `amqplib ${plan.amqplibVersion} from node_modules; COPY ${plan.copies.join(' ')} ${plan.workingDir}`,
+            log,
+          }),
           config: amqpCheckConfig(plan, hash),
         };
       },

@@ -35,7 +35,7 @@ import {
   type DockerfilePlan,
 } from './dockerfile.ts';
 import { extractTar, requireRoot, run, tarDirectory, type Log } from './host.ts';
-import type { ImageConfig } from './oci.ts';
+import type { ImageConfig, LayerInput } from './oci.ts';
 
 export const repoRoot = join(import.meta.dirname, '..', '..', '..');
 
@@ -190,30 +190,20 @@ export async function ensureOperatorImage(log: Log): Promise<BuiltImage> {
           copyStep(copy, appLayer, copy.from === undefined ? contextSource(plan) : stageDirs.get(copy.from)!);
         }
 
-        const nodeLayer = join(work, 'node-layer');
-        await layNode(nodeLayer, plan.nodeVersion, base.tar, work, log);
-
-        const layers = { node: join(work, 'node.tar'), app: join(work, 'app.tar') };
-        // Fixed times: the same Node gives the same layer digest, which containerd then stores once.
-        await tarDirectory(nodeLayer, layers.node, { mtime: 0 });
-        await tarDirectory(appLayer, layers.app, { rootOwned: true });
         return {
-          layers: [
-            { path: base.tar, createdBy: `debootstrap --variant=${debian.variant} ${debian.suite}` },
-            {
-              path: layers.node,
-              createdBy: `node-linux ${plan.nodeVersion} at /usr/local/bin/node; user node (1000:1000)`,
-            },
-            {
-              path: layers.app,
-              createdBy: plan.final.copies
-                .map(
-                  (copy) =>
-                    `COPY ${copy.from ? `--from=${copy.from} ` : ''}${copy.sources.join(' ')} ${copy.destination}`,
-                )
-                .join('; '),
-            },
-          ],
+          layers: await nodeAppLayers({
+            work,
+            baseTar: base.tar,
+            nodeVersion: plan.nodeVersion,
+            appLayer,
+            appCreatedBy: plan.final.copies
+              .map(
+                (copy) =>
+                  `COPY ${copy.from ? `--from=${copy.from} ` : ''}${copy.sources.join(' ')} ${copy.destination}`,
+              )
+              .join('; '),
+            log,
+          }),
           config: operatorConfig(plan, {
             hash,
             debianVersion: base.debianVersion,
@@ -298,8 +288,36 @@ async function runBuildStage(plan: OperatorPlan, name: string, dir: string, log:
   }
 }
 
+/**
+ * The layers of a Node application image: the Debian base, Node with its user, and the application directory.
+ * The Node layer has fixed times, so every image of the same Node shares its digest and containerd stores it once.
+ */
+export async function nodeAppLayers(options: {
+  work: string;
+  baseTar: string;
+  nodeVersion: string;
+  appLayer: string;
+  appCreatedBy: string;
+  log: Log;
+}): Promise<LayerInput[]> {
+  const { work, baseTar, nodeVersion, appLayer, log } = options;
+  const nodeLayer = join(work, 'node-layer');
+  await layNode(nodeLayer, nodeVersion, baseTar, work, log);
+  const layers = { node: join(work, 'node.tar'), app: join(work, 'app.tar') };
+  await tarDirectory(nodeLayer, layers.node, { mtime: 0 });
+  await tarDirectory(appLayer, layers.app, { rootOwned: true });
+  return [
+    { path: baseTar, createdBy: `debootstrap --variant=${debian.variant} ${debian.suite}` },
+    {
+      path: layers.node,
+      createdBy: `node-linux ${nodeVersion} at /usr/local/bin/node; user node (1000:1000)`,
+    },
+    { path: layers.app, createdBy: options.appCreatedBy },
+  ];
+}
+
 /** /usr/local/bin/node from the npm registry, and the node user of the official Node images. */
-export async function layNode(
+async function layNode(
   layer: string,
   version: string,
   baseTar: string,
