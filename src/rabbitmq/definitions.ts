@@ -9,7 +9,8 @@
 // snapshot with the previous one and reports what changed behind our back (drift).
 import { isDeepStrictEqual } from 'node:util';
 import { BrokerError } from './errors.ts';
-import { canonicalJson, type ManagementClient } from './management.ts';
+import type { ManagementClient } from './management.ts';
+import { canonicalJson, normaliseTags } from './normalise.ts';
 import type { BrokerWrite } from './writes.ts';
 import type {
   Binding,
@@ -198,11 +199,6 @@ export class BrokerSnapshot {
 
 // ---- building a snapshot from definitions ----------------------------------------------
 
-function sortedTags(tags: string[] | string | undefined): string[] {
-  const list = Array.isArray(tags) ? tags : (tags ?? '').split(',');
-  return [...new Set(list.map((tag) => tag.trim()).filter((tag) => tag !== ''))].sort();
-}
-
 function queueType(value: string | undefined): string | undefined {
   return value === undefined || value === '' || value === 'undefined' ? undefined : value;
 }
@@ -212,7 +208,7 @@ function vhostFrom(listed: ListedVhost, limits: Record<string, number> | undefin
   return {
     name: listed.name,
     description: listed.description ?? listed.metadata?.description ?? '',
-    tags: sortedTags(listed.tags ?? listed.metadata?.tags),
+    tags: normaliseTags(listed.tags ?? listed.metadata?.tags),
     tracing: listed.tracing ?? false,
     ...(defaultQueueType === undefined ? {} : { default_queue_type: defaultQueueType }),
     limits: { ...limits },
@@ -321,7 +317,7 @@ export function buildSnapshot(brokerId: string, fetchedAt: number, sources: Snap
       name: user.name,
       password_hash: user.password_hash,
       hashing_algorithm: user.hashing_algorithm,
-      tags: sortedTags(user.tags),
+      tags: normaliseTags(user.tags),
       limits: { ...(user.limits ?? sources.userLimits?.get(user.name)) },
     });
   }
@@ -455,7 +451,7 @@ export function applyWrite(snapshot: BrokerSnapshot, write: BrokerWrite): void {
       snapshot.vhosts.set(write.name, {
         name: write.name,
         description: settings.description ?? existing?.description ?? '',
-        tags: sortedTags(settings.tags ?? existing?.tags),
+        tags: normaliseTags(settings.tags ?? existing?.tags),
         tracing: settings.tracing ?? existing?.tracing ?? false,
         ...(defaultQueueType === undefined ? {} : { default_queue_type: defaultQueueType }),
         limits: { ...existing?.limits },
@@ -480,7 +476,7 @@ export function applyWrite(snapshot: BrokerSnapshot, write: BrokerWrite): void {
         name: write.name,
         password_hash: write.settings.password_hash,
         hashing_algorithm: write.settings.hashing_algorithm,
-        tags: sortedTags(write.settings.tags),
+        tags: normaliseTags(write.settings.tags),
         limits: { ...existing?.limits },
       });
       return;

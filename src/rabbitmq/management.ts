@@ -16,6 +16,7 @@ import {
   reasonForStatus,
   redact,
 } from './errors.ts';
+import { normaliseTags, sameArguments } from './normalise.ts';
 import { countRequest, type ManagementMetrics } from './metrics.ts';
 import { defaultHashingAlgorithm, hashPassword } from './passwords.ts';
 import { KeyedSharedExclusiveLock, policyGateClaim } from './policy-gate.ts';
@@ -125,31 +126,6 @@ export function bindingsPath(
     destinationType === 'queue' ? 'q' : 'e',
     dest,
   );
-}
-
-function sortedTags(tags: string[] | string | undefined): string[] {
-  const list = Array.isArray(tags) ? tags : (tags ?? '').split(',');
-  return [...new Set(list.map((tag) => tag.trim()).filter((tag) => tag !== ''))].sort();
-}
-
-/** Canonical JSON (sorted object keys): equal arguments give equal strings. */
-export function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_key, item: unknown) => {
-    if (item === null || typeof item !== 'object' || Array.isArray(item)) return item;
-    const record = item as Record<string, unknown>;
-    return Object.fromEntries(
-      Object.keys(record)
-        .sort()
-        .map((key) => [key, record[key]]),
-    );
-  });
-}
-
-export function sameArguments(
-  a: Record<string, unknown> | undefined,
-  b: Record<string, unknown> | undefined,
-): boolean {
-  return canonicalJson(a ?? {}) === canonicalJson(b ?? {});
 }
 
 function retryAfterMs(header: string | string[] | undefined): number | undefined {
@@ -615,7 +591,7 @@ export class ManagementClient {
   async putVhost(name: string, settings: VhostSettings, signal?: AbortSignal): Promise<void> {
     const body = {
       ...settings,
-      ...(settings.tags === undefined ? {} : { tags: sortedTags(settings.tags).join(',') }),
+      ...(settings.tags === undefined ? {} : { tags: normaliseTags(settings.tags).join(',') }),
     };
     await this.request('PUT', apiPath('vhosts', name), body, { signal });
   }
@@ -671,7 +647,7 @@ export class ManagementClient {
     user: { password: string; tags: string[] } | UserSettings,
     signal?: AbortSignal,
   ): Promise<void> {
-    const tags = sortedTags(user.tags).join(',');
+    const tags = normaliseTags(user.tags).join(',');
     const body =
       'password' in user
         ? { password: user.password, tags }

@@ -1,6 +1,7 @@
 // What a successful management API write did to the broker's topology, read from the request
 // itself (method, path, body). The client reports every write this way, typed helper or raw
 // request alike, so the shared snapshot stays current without refetching after each write.
+import { normaliseTags } from './normalise.ts';
 import type {
   Binding,
   DestinationType,
@@ -63,13 +64,6 @@ function bool(value: unknown, fallback: boolean): boolean {
   return typeof value === 'boolean' ? value : fallback;
 }
 
-function tags(value: unknown): string[] {
-  const list = Array.isArray(value)
-    ? value.filter((t): t is string => typeof t === 'string')
-    : str(value).split(',');
-  return [...new Set(list.map((tag) => tag.trim()).filter((tag) => tag !== ''))].sort();
-}
-
 function args(value: unknown): Record<string, unknown> {
   return record(value);
 }
@@ -112,7 +106,7 @@ export function writeFromRequest(
       if (put) {
         const settings: VhostSettings = {
           ...(typeof b.description === 'string' ? { description: b.description } : {}),
-          ...('tags' in b ? { tags: tags(b.tags) } : {}),
+          ...('tags' in b ? { tags: normaliseTags(Array.isArray(b.tags) ? b.tags : str(b.tags)) } : {}),
           ...(typeof b.default_queue_type === 'string' ? { default_queue_type: b.default_queue_type } : {}),
           ...(typeof b.tracing === 'boolean' ? { tracing: b.tracing } : {}),
         };
@@ -138,7 +132,7 @@ export function writeFromRequest(
           settings: {
             password_hash: b.password_hash,
             hashing_algorithm: str(b.hashing_algorithm, 'rabbit_password_hashing_sha256'),
-            tags: tags(b.tags),
+            tags: normaliseTags(Array.isArray(b.tags) ? b.tags : str(b.tags)),
           },
         };
       }

@@ -4,7 +4,7 @@ import type { BindingSpec } from '../../api/index.ts';
 import type { Binding, ListedBinding } from '../../rabbitmq/types.ts';
 import { snapshotKeys } from '../../rabbitmq/definitions.ts';
 import { isBrokerError } from '../../rabbitmq/errors.ts';
-import { sameJson } from './common.ts';
+import { sameArguments } from '../../rabbitmq/normalise.ts';
 import type { Dependency, TopologyKind } from './types.ts';
 
 /** Exchanges every vhost has, which the definitions export leaves out. */
@@ -52,7 +52,7 @@ export const bindingKind: TopologyKind<BindingSpec, Binding, Binding> = {
       if (isBrokerError(error, 'NotFound')) return undefined; // the vhost is gone
       throw error;
     }
-    return listed.find((l) => l.routing_key === b.routing_key && sameJson(l.arguments, b.arguments));
+    return listed.find((l) => l.routing_key === b.routing_key && sameArguments(l.arguments, b.arguments));
   },
   deletion: (want, _policy, fresh) =>
     fresh === undefined

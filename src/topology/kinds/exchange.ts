@@ -2,7 +2,8 @@
 import { snapshotKeys } from '../../rabbitmq/definitions.ts';
 import type { ExchangeSpec } from '../../api/index.ts';
 import type { Exchange } from '../../rabbitmq/types.ts';
-import { differingKeys, show } from './common.ts';
+import { differingKeys } from '../../rabbitmq/normalise.ts';
+import { show } from './common.ts';
 import type { TopologyKind } from './types.ts';
 
 export interface ExchangeWant {

@@ -2,7 +2,7 @@
 import { snapshotKeys } from '../../rabbitmq/definitions.ts';
 import type { PolicySpec } from '../../api/index.ts';
 import type { Policy } from '../../rabbitmq/types.ts';
-import { sameJson } from './common.ts';
+import { sameJson } from '../../rabbitmq/normalise.ts';
 import type { TopologyKind } from './types.ts';
 
 export interface PolicyWant {

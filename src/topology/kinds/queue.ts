@@ -3,7 +3,8 @@
 import { snapshotKeys } from '../../rabbitmq/definitions.ts';
 import type { QueueSpec } from '../../api/index.ts';
 import type { Queue, QueueDetails } from '../../rabbitmq/types.ts';
-import { differingKeys, show } from './common.ts';
+import { differingKeys } from '../../rabbitmq/normalise.ts';
+import { show } from './common.ts';
 import type { DeletionStep, TopologyKind } from './types.ts';
 
 export interface QueueWant {

@@ -4,7 +4,8 @@
 import { snapshotKeys } from '../../rabbitmq/definitions.ts';
 import type { UserSpec } from '../../api/index.ts';
 import type { User } from '../../rabbitmq/types.ts';
-import { limitChanges, limitOps, sameJson, tagList } from './common.ts';
+import { normaliseTags, sameJson } from '../../rabbitmq/normalise.ts';
+import { limitChanges, limitOps } from './common.ts';
 import type { BrokerOp, SecretOps, TopologyKind, UserCredentials } from './types.ts';
 
 export interface UserWant {
@@ -19,7 +20,7 @@ export const importedHashAlgorithm = 'rabbit_password_hashing_sha256';
 
 function settingChanges(live: User, want: UserWant, secrets: SecretOps): string[] {
   const changes: string[] = [];
-  if (!sameJson(tagList(live.tags), want.tags)) changes.push('tags');
+  if (!sameJson(normaliseTags(live.tags), want.tags)) changes.push('tags');
   const { password, passwordHash } = want.credentials;
   const passwordDiffers =
     passwordHash !== undefined
@@ -47,7 +48,10 @@ export const userKind: TopologyKind<UserSpec, UserWant, User> = {
     const limits: Record<string, number> = {};
     if (spec.limits?.connections !== undefined) limits['max-connections'] = spec.limits.connections;
     if (spec.limits?.channels !== undefined) limits['max-channels'] = spec.limits.channels;
-    return { ok: true, want: { name: credentials.username, credentials, tags: tagList(spec.tags), limits } };
+    return {
+      ok: true,
+      want: { name: credentials.username, credentials, tags: normaliseTags(spec.tags), limits },
+    };
   },
   brokerKey: (u) => ({ kind: 'user', key: snapshotKeys.user(u.name) }),
   describe: (u) => `user "${u.name}"`,

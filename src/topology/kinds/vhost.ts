@@ -4,7 +4,8 @@ import type { VhostSpec } from '../../api/index.ts';
 import { apiPath, type ManagementClient } from '../../rabbitmq/management.ts';
 import { isBrokerError } from '../../rabbitmq/errors.ts';
 import type { QueueDetails, Vhost } from '../../rabbitmq/types.ts';
-import { limitChanges, limitOps, sameJson, tagList } from './common.ts';
+import { normaliseTags, sameJson } from '../../rabbitmq/normalise.ts';
+import { limitChanges, limitOps } from './common.ts';
 import { queueTypeOf } from './queue.ts';
 import type { BrokerOp, DeletionStep, TopologyKind } from './types.ts';
 
@@ -45,7 +46,7 @@ export const vhostKind: TopologyKind<VhostSpec, VhostWant, Vhost> = {
       ok: true,
       want: {
         name: spec.name,
-        tags: tagList(spec.tags),
+        tags: normaliseTags(spec.tags),
         defaultQueueType: spec.defaultQueueType,
         tracing: spec.tracing,
         limits,
