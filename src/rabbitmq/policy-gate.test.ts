@@ -12,21 +12,41 @@ function held(): { promise: Promise<void>; release: () => void } {
 const settle = () => new Promise((resolve) => setImmediate(resolve));
 
 describe('Policy gate', () => {
-  describe('which requests race a policy change', () => {
+  describe('which operations race a policy change', () => {
+    const queue = { durable: true, auto_delete: false, arguments: {} };
+    const policy = { pattern: '.*', definition: {}, priority: 0, 'apply-to': 'all' };
+
     it('has queue declarations share their vhost and policy writes hold it alone', () => {
-      assert.deepEqual(policyGateClaim('PUT', '/api/queues/%2F/q'), { vhost: '/', exclusive: false });
-      assert.deepEqual(policyGateClaim('PUT', '/api/policies/v/p'), { vhost: 'v', exclusive: true });
-      assert.deepEqual(policyGateClaim('DELETE', '/api/policies/v/p'), { vhost: 'v', exclusive: true });
-      assert.deepEqual(policyGateClaim('PUT', '/api/operator-policies/v/p'), { vhost: 'v', exclusive: true });
+      assert.deepEqual(policyGateClaim({ op: 'putQueue', vhost: '/', name: 'q', settings: queue }), {
+        vhost: '/',
+        exclusive: false,
+      });
+      assert.deepEqual(policyGateClaim({ op: 'putPolicy', vhost: 'v', name: 'p', settings: policy }), {
+        vhost: 'v',
+        exclusive: true,
+      });
+      assert.deepEqual(policyGateClaim({ op: 'deletePolicy', vhost: 'v', name: 'p' }), {
+        vhost: 'v',
+        exclusive: true,
+      });
     });
 
     it('lets everything else through ungated', () => {
-      assert.equal(policyGateClaim('DELETE', '/api/queues/v/q?if-empty=true'), undefined);
-      assert.equal(policyGateClaim('GET', '/api/policies/v/p'), undefined);
-      assert.equal(policyGateClaim('GET', '/api/queues/v/q'), undefined);
-      assert.equal(policyGateClaim('PUT', '/api/exchanges/v/x'), undefined);
-      assert.equal(policyGateClaim('PUT', '/api/vhosts/v'), undefined);
-      assert.equal(policyGateClaim('DELETE', '/api/queues/v/q/contents'), undefined);
+      assert.equal(
+        policyGateClaim({ op: 'deleteQueue', vhost: 'v', name: 'q', ifEmpty: true, ifUnused: false }),
+        undefined,
+      );
+      assert.equal(
+        policyGateClaim({
+          op: 'putExchange',
+          vhost: 'v',
+          name: 'x',
+          settings: { type: 'topic', durable: true, auto_delete: false, arguments: {} },
+        }),
+        undefined,
+      );
+      assert.equal(policyGateClaim({ op: 'putVhost', name: 'v', settings: {} }), undefined);
+      assert.equal(policyGateClaim({ op: 'deleteVhost', name: 'v' }), undefined);
     });
   });
 

@@ -6,25 +6,24 @@
 // a policy write overlap a queue declaration in the same vhost: declarations share the vhost's
 // gate, policy writes hold it alone. Declarations made by applications over AMQP can still race
 // a policy change; only the broker can close that.
-import { pathSegments } from './writes.ts';
+import type { BrokerOp } from './operations.ts';
 
 export interface GateClaim {
   vhost: string;
   exclusive: boolean;
 }
 
-/** The gate a request must hold, or undefined when it cannot race a policy change. */
-export function policyGateClaim(method: string, path: string): GateClaim | undefined {
-  const segments = pathSegments(path);
-  if (segments === undefined || segments.length !== 3) return undefined;
-  const [resource, vhost = ''] = segments;
-  if (resource === 'queues' && method === 'PUT') return { vhost, exclusive: false };
-  if (
-    (resource === 'policies' || resource === 'operator-policies') &&
-    (method === 'PUT' || method === 'DELETE')
-  )
-    return { vhost, exclusive: true };
-  return undefined;
+/** The gate an operation must hold, or undefined when it cannot race a policy change. */
+export function policyGateClaim(op: BrokerOp): GateClaim | undefined {
+  switch (op.op) {
+    case 'putQueue':
+      return { vhost: op.vhost, exclusive: false };
+    case 'putPolicy':
+    case 'deletePolicy':
+      return { vhost: op.vhost, exclusive: true };
+    default:
+      return undefined;
+  }
 }
 
 interface Waiter {

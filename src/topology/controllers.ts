@@ -20,8 +20,8 @@ import {
   watchedLabel,
   type PermissionSpec,
 } from '../api/index.ts';
-import { SnapshotCache } from '../rabbitmq/definitions.ts';
-import { ManagementClientRegistry } from '../rabbitmq/management.ts';
+import { SnapshotCache } from '../rabbitmq/snapshot/index.ts';
+import { ManagementClientRegistry } from '../rabbitmq/management/registry.ts';
 import { managementMetrics } from '../rabbitmq/metrics.ts';
 import { hashPassword, passwordMatches, defaultHashingAlgorithm } from '../rabbitmq/passwords.ts';
 import type { Controller } from '../runtime/controller.ts';

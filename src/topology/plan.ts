@@ -1,6 +1,6 @@
 // The pure half of the generic reconciler: from a desired object and the broker state to what to do and
 // what to report. No I/O here, so every decision is unit-tested.
-import { snapshotKeys } from '../rabbitmq/definitions.ts';
+import { snapshotKeys } from '../rabbitmq/snapshot/index.ts';
 import type {
   BrokerKey,
   BrokerOp,

@@ -13,8 +13,9 @@
 //
 // Nothing here knows a kind; per-kind I/O (a User's credentials Secret) comes in through `prepare`.
 import { isBrokerError } from '../rabbitmq/errors.ts';
-import type { ManagementClient, ManagementClientRegistry } from '../rabbitmq/management.ts';
-import type { SnapshotCache } from '../rabbitmq/definitions.ts';
+import type { ManagementClient } from '../rabbitmq/management/client.ts';
+import type { ManagementClientRegistry } from '../rabbitmq/management/registry.ts';
+import type { SnapshotCache } from '../rabbitmq/snapshot/index.ts';
 import { jittered } from '../runtime/backoff.ts';
 import type { ReconcileContext, ReconcileResult } from '../runtime/controller.ts';
 import { findCondition, setCondition, type Condition } from '../runtime/conditions.ts';
@@ -24,7 +25,6 @@ import { keyOf, keyString, type KubeObject, type ObjectKey, type ResourceRef } f
 import { writeStatus } from '../runtime/status.ts';
 import type { BrokerSlots, Release } from './broker-slots.ts';
 import type { Connection, Connections, NamespacedName, ResolvedConnection } from './connections.ts';
-import { executeAll } from './execute.ts';
 import type { BrokerKey, DeletionPolicy, References, SecretOps, TopologyKind } from './kinds/types.ts';
 import { capitalise, dependencyKey, planConverge, waitIsReported, writeEvent } from './plan.ts';
 
@@ -364,7 +364,7 @@ export function createTopologyReconciler<Spec, W, L>(def: KindController<Spec, W
           await fail(signal, obj, step.reason, step.message);
           return { requeueAfterMs: retries.next(k, seconds(300)) };
         case 'delete':
-          await executeAll(c, step.ops, signal);
+          for (const op of step.ops) await c.apply(op, signal);
           release();
           return await finish('Deleted', `Deleted ${what}.`);
       }
@@ -490,7 +490,8 @@ export function createTopologyReconciler<Spec, W, L>(def: KindController<Spec, W
           // again now and then anyway.
           return { requeueAfterMs: seconds(300) };
         case 'write': {
-          await executeAll(c, plan.ops, signal);
+          // One after another (a vhost before its limits), stopping at the first failure.
+          for (const op of plan.ops) await c.apply(op, signal);
           release();
           if (plan.verb !== 'update') rt.wake(brokerTarget, { controller: name, key });
           const event = writeEvent(plan.verb, what, plan.changes);

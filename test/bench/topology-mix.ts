@@ -6,7 +6,7 @@
 // them quorum), ten bindings (two of them headers bindings with arguments) and a policy; every ten teams
 // share a vhost. That is about 25 objects per team, the shape of a platform with many small services.
 import { hashPassword } from '../../src/rabbitmq/passwords.ts';
-import { apiPath, bindingsPath } from '../../src/rabbitmq/management.ts';
+import { apiPath, bindingsPath } from '../../src/rabbitmq/operations.ts';
 
 export type MixKind = 'Vhost' | 'User' | 'Permission' | 'Exchange' | 'Queue' | 'Binding' | 'Policy';
 

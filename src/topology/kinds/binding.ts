@@ -2,7 +2,7 @@
 // routing key, arguments); the client deletes exactly the properties key of the matching binding.
 import type { BindingSpec } from '../../api/index.ts';
 import type { Binding, ListedBinding } from '../../rabbitmq/types.ts';
-import { snapshotKeys } from '../../rabbitmq/definitions.ts';
+import { snapshotKeys } from '../../rabbitmq/snapshot/index.ts';
 import { isBrokerError } from '../../rabbitmq/errors.ts';
 import { sameArguments } from '../../rabbitmq/normalise.ts';
 import type { Dependency, TopologyKind } from './types.ts';

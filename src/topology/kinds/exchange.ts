@@ -1,5 +1,5 @@
 // Exchange: identity (vhost, name); type, durability and arguments are fixed when it is declared.
-import { snapshotKeys } from '../../rabbitmq/definitions.ts';
+import { snapshotKeys } from '../../rabbitmq/snapshot/index.ts';
 import type { ExchangeSpec } from '../../api/index.ts';
 import type { Exchange } from '../../rabbitmq/types.ts';
 import { differingKeys } from '../../rabbitmq/normalise.ts';

@@ -1,5 +1,5 @@
 // Permission: identity (vhost, user); the configure, write and read patterns are updated in place.
-import { snapshotKeys } from '../../rabbitmq/definitions.ts';
+import { snapshotKeys } from '../../rabbitmq/snapshot/index.ts';
 import type { PermissionSpec } from '../../api/index.ts';
 import type { Permission } from '../../rabbitmq/types.ts';
 import type { TopologyKind } from './types.ts';

@@ -1,5 +1,5 @@
 // Policy: identity (vhost, name); pattern, apply-to, priority and definition are updated in place.
-import { snapshotKeys } from '../../rabbitmq/definitions.ts';
+import { snapshotKeys } from '../../rabbitmq/snapshot/index.ts';
 import type { PolicySpec } from '../../api/index.ts';
 import type { Policy } from '../../rabbitmq/types.ts';
 import { sameJson } from '../../rabbitmq/normalise.ts';

@@ -1,6 +1,6 @@
 // Queue: identity (vhost, name). Every property is fixed when the queue is declared, so a difference is a
 // conflict to report, never a reason to delete and recreate a queue that may hold messages.
-import { snapshotKeys } from '../../rabbitmq/definitions.ts';
+import { snapshotKeys } from '../../rabbitmq/snapshot/index.ts';
 import type { QueueSpec } from '../../api/index.ts';
 import type { Queue, QueueDetails } from '../../rabbitmq/types.ts';
 import { differingKeys } from '../../rabbitmq/normalise.ts';

@@ -1,5 +1,5 @@
 // Test helpers for kind definitions (imported by *.test.ts only).
-import { buildSnapshot } from '../../rabbitmq/definitions.ts';
+import { buildSnapshot } from '../../rabbitmq/snapshot/index.ts';
 import type { Definitions, ListedVhost } from '../../rabbitmq/types.ts';
 import type { BrokerState, References, SecretOps } from './types.ts';
 

@@ -4,17 +4,11 @@
 // the live object matches, which writes converge it and how it is deleted safely. The reconciler does the
 // I/O around these functions (cache, snapshot, management API, status, Events), so everything a kind
 // decides can be tested without a server. The one exception is `fresh`, the read a deletion needs.
-import type { BrokerSnapshot, ObjectKind } from '../../rabbitmq/definitions.ts';
-import type { ManagementClient } from '../../rabbitmq/management.ts';
-import type {
-  Binding,
-  ExchangeSettings,
-  PermissionSettings,
-  PolicySettings,
-  QueueSettings,
-  UserSettings,
-  VhostSettings,
-} from '../../rabbitmq/types.ts';
+import type { BrokerSnapshot, ObjectKind } from '../../rabbitmq/snapshot/index.ts';
+import type { ManagementClient } from '../../rabbitmq/management/client.ts';
+import type { BrokerOp } from '../../rabbitmq/operations.ts';
+
+export type { BrokerOp };
 
 /** `delete` keeps objects that still hold messages; `delete-with-data` does not; `retain` never deletes. */
 export type DeletionPolicy = 'delete' | 'delete-with-data' | 'retain';
@@ -24,30 +18,6 @@ export type BrokerState = Pick<
   BrokerSnapshot,
   'vhost' | 'user' | 'permission' | 'exchange' | 'queue' | 'policy' | 'hasBinding'
 >;
-
-/**
- * One write, named after the management client method that performs it. The client applies every
- * successful write to the shared snapshot, so the next reconcile sees it without a refetch.
- */
-export type BrokerOp =
-  | { op: 'putVhost'; name: string; settings: VhostSettings }
-  | { op: 'deleteVhost'; name: string }
-  | { op: 'putVhostLimit'; vhost: string; limit: string; value: number }
-  | { op: 'deleteVhostLimit'; vhost: string; limit: string }
-  | { op: 'putUser'; name: string; settings: UserSettings }
-  | { op: 'deleteUser'; name: string }
-  | { op: 'putUserLimit'; user: string; limit: string; value: number }
-  | { op: 'deleteUserLimit'; user: string; limit: string }
-  | { op: 'putPermission'; vhost: string; user: string; settings: PermissionSettings }
-  | { op: 'deletePermission'; vhost: string; user: string }
-  | { op: 'putExchange'; vhost: string; name: string; settings: ExchangeSettings }
-  | { op: 'deleteExchange'; vhost: string; name: string }
-  | { op: 'putQueue'; vhost: string; name: string; settings: QueueSettings }
-  | { op: 'deleteQueue'; vhost: string; name: string; ifEmpty: boolean; ifUnused: boolean }
-  | { op: 'createBinding'; binding: Binding }
-  | { op: 'deleteBinding'; binding: Binding }
-  | { op: 'putPolicy'; vhost: string; name: string; settings: PolicySettings }
-  | { op: 'deletePolicy'; vhost: string; name: string };
 
 /** A difference the broker cannot resolve in place: reported, never "fixed" by delete and recreate. */
 export interface Conflict {

@@ -1,7 +1,7 @@
 // User: identity (username, from the credentials Secret); password, tags and limits are updated in place.
 // The password is compared by hashing it with the salt of the stored hash, so an unchanged password is never
 // rewritten, and it never appears in a change list, an Event or a message.
-import { snapshotKeys } from '../../rabbitmq/definitions.ts';
+import { snapshotKeys } from '../../rabbitmq/snapshot/index.ts';
 import type { UserSpec } from '../../api/index.ts';
 import type { User } from '../../rabbitmq/types.ts';
 import { normaliseTags, sameJson } from '../../rabbitmq/normalise.ts';

@@ -1,8 +1,6 @@
 // Vhost: identity (name); tags, default queue type, tracing and limits are updated in place.
-import { snapshotKeys } from '../../rabbitmq/definitions.ts';
+import { snapshotKeys } from '../../rabbitmq/snapshot/index.ts';
 import type { VhostSpec } from '../../api/index.ts';
-import { apiPath, type ManagementClient } from '../../rabbitmq/management.ts';
-import { isBrokerError } from '../../rabbitmq/errors.ts';
 import type { QueueDetails, Vhost } from '../../rabbitmq/types.ts';
 import { normaliseTags, sameJson } from '../../rabbitmq/normalise.ts';
 import { limitChanges, limitOps } from './common.ts';
@@ -78,29 +76,9 @@ export const vhostKind: TopologyKind<VhostSpec, VhostWant, Vhost> = {
     ops.push(...limitOps({ vhost: want.name }, want.limits, live?.limits ?? {}));
     return ops;
   },
-  fresh: (client, v, signal) => vhostQueues(client, v.name, signal),
+  fresh: (client, v, signal) => client.listQueues(v.name, signal),
   deletion: (want, policy, fresh) => vhostDeletion(want, policy, fresh as QueueDetails[] | undefined),
 };
-
-/** The queues of a vhost with their message counts; undefined when the vhost is gone. */
-async function vhostQueues(
-  client: ManagementClient,
-  vhost: string,
-  signal?: AbortSignal,
-): Promise<QueueDetails[] | undefined> {
-  try {
-    const response = await client.request(
-      'GET',
-      `${apiPath('queues', vhost)}?columns=name,vhost,type,messages,arguments`,
-      undefined,
-      { signal },
-    );
-    return JSON.parse(response.text) as QueueDetails[];
-  } catch (error) {
-    if (isBrokerError(error, 'NotFound')) return undefined;
-    throw error;
-  }
-}
 
 export function vhostDeletion(
   want: VhostWant,

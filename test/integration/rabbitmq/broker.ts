@@ -1,6 +1,7 @@
 // The shared test broker, as the global setup exports it, and helpers to isolate a test in its own vhost.
 import { randomBytes } from 'node:crypto';
-import { ManagementClient, type ManagementClientOptions } from '../../../src/rabbitmq/management.ts';
+import { ManagementClient } from '../../../src/rabbitmq/management/client.ts';
+import { type ManagementClientOptions } from '../../../src/rabbitmq/management/transport.ts';
 import type { BrokerEndpoint } from '../../../src/rabbitmq/types.ts';
 
 function required(name: string): string {

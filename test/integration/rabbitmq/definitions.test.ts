@@ -6,7 +6,7 @@ import {
   fetchSnapshot,
   type BrokerSnapshot,
   type SnapshotRefresh,
-} from '../../../src/rabbitmq/definitions.ts';
+} from '../../../src/rabbitmq/snapshot/index.ts';
 import { BrokerError } from '../../../src/rabbitmq/errors.ts';
 import { passwordMatches } from '../../../src/rabbitmq/passwords.ts';
 import type { Binding } from '../../../src/rabbitmq/types.ts';
@@ -131,7 +131,11 @@ describe('Broker snapshot against a real broker', () => {
       routing_key: 'b',
       arguments: {},
     });
-    await client.request('POST', `/api/bindings/${vhost}/e/x.h/q/q.b`, {
+    await client.createBinding({
+      vhost,
+      source: 'x.h',
+      destination: 'q.b',
+      destination_type: 'queue',
       routing_key: '',
       arguments: { 'x-match': 'all', n: 1 },
     });

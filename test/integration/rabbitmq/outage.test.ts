@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { BrokerError } from '../../../src/rabbitmq/errors.ts';
-import { ManagementClient } from '../../../src/rabbitmq/management.ts';
+import { ManagementClient } from '../../../src/rabbitmq/management/client.ts';
 import { startRabbitmq, type RabbitmqHandle } from '../../env/rabbitmq.ts';
 
 describe('Management client during a broker outage', () => {

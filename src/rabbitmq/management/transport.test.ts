@@ -3,28 +3,9 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
-import { BrokerError } from './errors.ts';
-import {
-  ManagementClient,
-  apiPath,
-  bindingsPath,
-  endpointIdentity,
-  formatBytes,
-  formatDuration,
-  readLimited,
-} from './management.ts';
-
-describe('Management API paths', () => {
-  it('percent-encodes the default vhost and names in path segments', () => {
-    assert.equal(apiPath('queues', '/', 'orders'), '/api/queues/%2F/orders');
-    assert.equal(apiPath('queues', 'team/a', 'q 1?#%'), '/api/queues/team%2Fa/q%201%3F%23%25');
-  });
-
-  it('spells the default exchange amq.default in binding paths', () => {
-    assert.equal(bindingsPath('/', '', 'queue', 'q'), '/api/bindings/%2F/e/amq.default/q/q');
-    assert.equal(bindingsPath('v', 'x/y', 'exchange', 'z'), '/api/bindings/v/e/x%2Fy/e/z');
-  });
-});
+import { BrokerError } from '../errors.ts';
+import { ManagementClient } from './client.ts';
+import { endpointIdentity, formatBytes, formatDuration, readLimited } from './transport.ts';
 
 describe('Broker endpoint identity', () => {
   const endpoint = {

@@ -4,7 +4,7 @@ import { createServer } from 'node:http';
 import type { ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { ManagementClient } from './management.ts';
+import { ManagementClient } from './client.ts';
 
 describe('Management client with a signal', () => {
   const seen: string[] = [];

@@ -1,0 +1,208 @@
+// One broker write, typed from the kind that plans it to the wire and into the snapshot. A kind returns
+// BrokerOps; the client applies each one (`ManagementClient.apply`): it takes the per-vhost policy gate the
+// operation names, sends the request `wireRequest` builds, and hands the same operation to the snapshot
+// (snapshot/apply.ts). Nothing reads a URL path back into meaning.
+import { normaliseTags } from './normalise.ts';
+import type {
+  Binding,
+  ExchangeSettings,
+  PermissionSettings,
+  PolicySettings,
+  QueueSettings,
+  TopicPermissionSettings,
+  UserSettings,
+  VhostSettings,
+} from './types.ts';
+
+export type BrokerOp =
+  | { op: 'putVhost'; name: string; settings: VhostSettings }
+  | { op: 'deleteVhost'; name: string }
+  | { op: 'putVhostLimit'; vhost: string; limit: string; value: number }
+  | { op: 'deleteVhostLimit'; vhost: string; limit: string }
+  | { op: 'putUser'; name: string; settings: UserSettings }
+  | { op: 'deleteUser'; name: string }
+  | { op: 'putUserLimit'; user: string; limit: string; value: number }
+  | { op: 'deleteUserLimit'; user: string; limit: string }
+  | { op: 'putPermission'; vhost: string; user: string; settings: PermissionSettings }
+  | { op: 'deletePermission'; vhost: string; user: string }
+  | { op: 'putTopicPermission'; vhost: string; user: string; settings: TopicPermissionSettings }
+  /** Without `exchange`: all of the user's topic permissions in the vhost. */
+  | { op: 'deleteTopicPermission'; vhost: string; user: string; exchange?: string }
+  | { op: 'putExchange'; vhost: string; name: string; settings: ExchangeSettings }
+  | { op: 'deleteExchange'; vhost: string; name: string; ifUnused?: boolean }
+  | { op: 'putQueue'; vhost: string; name: string; settings: QueueSettings }
+  | { op: 'deleteQueue'; vhost: string; name: string; ifEmpty: boolean; ifUnused: boolean }
+  | { op: 'createBinding'; binding: Binding }
+  | { op: 'deleteBinding'; binding: Binding }
+  | { op: 'putPolicy'; vhost: string; name: string; settings: PolicySettings }
+  | { op: 'deletePolicy'; vhost: string; name: string };
+
+export type OpName = BrokerOp['op'];
+
+export type WireMethod = 'PUT' | 'POST' | 'DELETE';
+
+export interface WireRequest {
+  method: WireMethod;
+  path: string;
+  body?: unknown;
+}
+
+/** One path segment, percent-encoded (`/` → `%2F`, so the default vhost is `%2F`). */
+export function segment(value: string): string {
+  return encodeURIComponent(value);
+}
+
+/** `/api/a/b/c` from raw (unencoded) segments. */
+export function apiPath(...segments: string[]): string {
+  return `/api/${segments.map(segment).join('/')}`;
+}
+
+/** Exchange names in binding paths: the default exchange is spelt `amq.default`. */
+function exchangeSegment(name: string): string {
+  return name === '' ? 'amq.default' : name;
+}
+
+/** The bindings between one source exchange and one destination. */
+export function bindingsPath(
+  vhost: string,
+  source: string,
+  destinationType: Binding['destination_type'],
+  destination: string,
+): string {
+  const dest = destinationType === 'queue' ? destination : exchangeSegment(destination);
+  return apiPath(
+    'bindings',
+    vhost,
+    'e',
+    exchangeSegment(source),
+    destinationType === 'queue' ? 'q' : 'e',
+    dest,
+  );
+}
+
+function withFlags(path: string, flags: Record<string, boolean | undefined>): string {
+  const query = new URLSearchParams();
+  for (const [flag, on] of Object.entries(flags)) if (on === true) query.set(flag, 'true');
+  return query.size === 0 ? path : `${path}?${query.toString()}`;
+}
+
+/**
+ * The request that performs an operation. A binding is deleted by the properties key the broker lists it
+ * under, which the client looks up first (see `ManagementClient.apply`); here it is the listing's path.
+ */
+export function wireRequest(op: BrokerOp): WireRequest {
+  switch (op.op) {
+    case 'putVhost': {
+      const { tags, ...rest } = op.settings;
+      const body = { ...rest, ...(tags === undefined ? {} : { tags: normaliseTags(tags).join(',') }) };
+      return { method: 'PUT', path: apiPath('vhosts', op.name), body };
+    }
+    case 'deleteVhost':
+      return { method: 'DELETE', path: apiPath('vhosts', op.name) };
+    case 'putVhostLimit':
+      return { method: 'PUT', path: apiPath('vhost-limits', op.vhost, op.limit), body: { value: op.value } };
+    case 'deleteVhostLimit':
+      return { method: 'DELETE', path: apiPath('vhost-limits', op.vhost, op.limit) };
+    case 'putUser': {
+      const { password_hash, hashing_algorithm, tags } = op.settings;
+      return {
+        method: 'PUT',
+        path: apiPath('users', op.name),
+        body: { password_hash, hashing_algorithm, tags: normaliseTags(tags).join(',') },
+      };
+    }
+    case 'deleteUser':
+      return { method: 'DELETE', path: apiPath('users', op.name) };
+    case 'putUserLimit':
+      return { method: 'PUT', path: apiPath('user-limits', op.user, op.limit), body: { value: op.value } };
+    case 'deleteUserLimit':
+      return { method: 'DELETE', path: apiPath('user-limits', op.user, op.limit) };
+    case 'putPermission': {
+      const { configure, write, read } = op.settings;
+      return {
+        method: 'PUT',
+        path: apiPath('permissions', op.vhost, op.user),
+        body: { configure, write, read },
+      };
+    }
+    case 'deletePermission':
+      return { method: 'DELETE', path: apiPath('permissions', op.vhost, op.user) };
+    case 'putTopicPermission': {
+      const { exchange, write, read } = op.settings;
+      return {
+        method: 'PUT',
+        path: apiPath('topic-permissions', op.vhost, op.user),
+        body: { exchange, write, read },
+      };
+    }
+    case 'deleteTopicPermission':
+      return {
+        method: 'DELETE',
+        path:
+          op.exchange === undefined
+            ? apiPath('topic-permissions', op.vhost, op.user)
+            : apiPath('topic-permissions', op.vhost, op.user, op.exchange),
+      };
+    case 'putExchange': {
+      const { type, durable, auto_delete, internal, arguments: args } = op.settings;
+      return {
+        method: 'PUT',
+        path: apiPath('exchanges', op.vhost, op.name),
+        body: { type, durable, auto_delete, internal: internal ?? false, arguments: args },
+      };
+    }
+    case 'deleteExchange':
+      return {
+        method: 'DELETE',
+        path: withFlags(apiPath('exchanges', op.vhost, op.name), { 'if-unused': op.ifUnused }),
+      };
+    case 'putQueue': {
+      const { durable, auto_delete, arguments: args } = op.settings;
+      return {
+        method: 'PUT',
+        path: apiPath('queues', op.vhost, op.name),
+        body: { durable, auto_delete, arguments: args },
+      };
+    }
+    case 'deleteQueue':
+      return {
+        method: 'DELETE',
+        path: withFlags(apiPath('queues', op.vhost, op.name), {
+          'if-empty': op.ifEmpty,
+          'if-unused': op.ifUnused,
+        }),
+      };
+    case 'createBinding': {
+      const b = op.binding;
+      return {
+        method: 'POST',
+        path: bindingsPath(b.vhost, b.source, b.destination_type, b.destination),
+        body: { routing_key: b.routing_key, arguments: b.arguments },
+      };
+    }
+    case 'deleteBinding': {
+      const b = op.binding;
+      return { method: 'DELETE', path: bindingsPath(b.vhost, b.source, b.destination_type, b.destination) };
+    }
+    case 'putPolicy': {
+      const { pattern, definition, priority } = op.settings;
+      return {
+        method: 'PUT',
+        path: apiPath('policies', op.vhost, op.name),
+        body: { pattern, definition, priority, 'apply-to': op.settings['apply-to'] },
+      };
+    }
+    case 'deletePolicy':
+      return { method: 'DELETE', path: apiPath('policies', op.vhost, op.name) };
+  }
+}
+
+/** Whether the operation removes something (a 404 then means it is already done). */
+export function isDeletion(op: BrokerOp): boolean {
+  return op.op.startsWith('delete');
+}
+
+/** Values the operation carries that must never appear in an error message. */
+export function secretsOf(op: BrokerOp): string[] {
+  return op.op === 'putUser' ? [op.settings.password_hash] : [];
+}

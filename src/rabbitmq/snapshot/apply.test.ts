@@ -1,0 +1,59 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { applyOp } from './apply.ts';
+import { diffSnapshots } from './drift.ts';
+import { exported, snapshot } from './testing.ts';
+
+describe('Writes applied to a snapshot', () => {
+  it('removes the bindings of a deleted queue and only those', () => {
+    const s = snapshot();
+    applyOp(s, { op: 'deleteQueue', vhost: 'orders', name: 'q1', ifEmpty: false, ifUnused: false });
+    assert.equal(s.queue('orders', 'q1'), undefined);
+    assert.equal(s.allBindings.size, 1);
+  });
+
+  it('removes everything in a deleted vhost', () => {
+    const s = snapshot();
+    applyOp(s, { op: 'deleteVhost', name: 'orders' });
+    assert.equal(s.size, 2); // vhost "/" and user "app" remain
+  });
+
+  it('removes the permissions of a deleted user', () => {
+    const s = snapshot();
+    applyOp(s, { op: 'deleteUser', name: 'app' });
+    assert.equal(s.permissions.size + s.topicPermissions.size, 0);
+  });
+
+  it('keeps the arguments of an exchange that exists, as the broker does on redeclare', () => {
+    const s = snapshot();
+    applyOp(s, {
+      op: 'putExchange',
+      vhost: 'orders',
+      name: 'x1',
+      settings: { type: 'headers', durable: true, auto_delete: false, internal: false, arguments: { a: 1 } },
+    });
+    assert.deepEqual(s.exchange('orders', 'x1')?.arguments, {});
+  });
+
+  it('sets and removes limits without touching the rest of the vhost', () => {
+    const s = snapshot();
+    applyOp(s, { op: 'putVhostLimit', vhost: 'orders', limit: 'max-connections', value: 5 });
+    applyOp(s, { op: 'deleteVhostLimit', vhost: 'orders', limit: 'max-queues' });
+    assert.deepEqual(s.vhost('orders')?.limits, { 'max-connections': 5 });
+    assert.equal(s.vhost('orders')?.tracing, true);
+  });
+
+  it('makes a written object equal to the same object read back from the broker', () => {
+    const s = snapshot({ ...exported, queues: [] });
+    applyOp(s, {
+      op: 'putQueue',
+      vhost: 'orders',
+      name: 'q1',
+      settings: { durable: true, auto_delete: false, arguments: { 'x-queue-type': 'quorum' } },
+    });
+    assert.deepEqual(
+      diffSnapshots(s, snapshot()).filter((c) => c.kind === 'queue' && c.change !== 'created'),
+      [],
+    );
+  });
+});
