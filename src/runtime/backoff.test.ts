@@ -3,10 +3,12 @@ import { describe, it } from 'node:test';
 import {
   Backoff,
   ItemExponentialBackoff,
+  KeyedBackoff,
   MaxOf,
   TokenBucket,
   exponentialDelay,
   jittered,
+  jitteredBackoff,
 } from './backoff.ts';
 
 describe('Retry delays', () => {
@@ -59,6 +61,35 @@ describe('Retry delays', () => {
     assert.equal(
       jittered(1000, 0.1, () => 1),
       1100,
+    );
+  });
+
+  it('count failures per key, each call with its own cap, the same curve as everywhere else', () => {
+    const retries = new KeyedBackoff(1000);
+    assert.equal(
+      retries.next('a', 15_000, () => 1),
+      1000,
+    );
+    assert.equal(
+      retries.next('a', 15_000, () => 1),
+      2000,
+    );
+    assert.equal(
+      retries.next('b', 15_000, () => 0),
+      500,
+    );
+    assert.equal(
+      retries.next('a', 3000, () => 0),
+      1500,
+    );
+    retries.reset('a');
+    assert.equal(
+      retries.next('a', 15_000, () => 1),
+      1000,
+    );
+    assert.equal(
+      jitteredBackoff(250, 8000, 10, () => 0.5),
+      6000,
     );
   });
 });

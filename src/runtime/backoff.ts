@@ -96,7 +96,22 @@ export function jittered(ms: number, factor: number, random: () => number = Math
   return ms * (1 + factor * random());
 }
 
-/** Retry delays for reconnecting loops: `base · 2^n` capped, with full jitter in the upper half. */
+/**
+ * `base · 2^attempt` capped at `maxMs`, with equal jitter: at least half of that, the rest random, so the
+ * retries of many callers that failed together spread out. The one retry curve of the operator: reconnecting
+ * loops, the topology reconciler's requeues and the management client's retries all use it.
+ */
+export function jitteredBackoff(
+  baseMs: number,
+  maxMs: number,
+  attempt: number,
+  random: () => number = Math.random,
+): number {
+  const ceiling = exponentialDelay(baseMs, maxMs, attempt);
+  return ceiling / 2 + (ceiling / 2) * random();
+}
+
+/** Retry delays for reconnecting loops: `jitteredBackoff` over consecutive failures. */
 export class Backoff {
   private attempt = 0;
   private readonly baseMs: number;
@@ -106,11 +121,29 @@ export class Backoff {
     this.maxMs = maxMs;
   }
   next(random: () => number = Math.random): number {
-    const d = exponentialDelay(this.baseMs, this.maxMs, this.attempt);
+    const d = jitteredBackoff(this.baseMs, this.maxMs, this.attempt, random);
     this.attempt += 1;
-    return d / 2 + (d / 2) * random();
+    return d;
   }
   reset(): void {
     this.attempt = 0;
+  }
+}
+
+/** `jitteredBackoff` per key, each key's failures counted apart; the cap is the caller's per call. */
+export class KeyedBackoff {
+  private readonly failures = new Map<string, number>();
+  private readonly baseMs: number;
+  constructor(baseMs: number) {
+    this.baseMs = baseMs;
+  }
+  /** The delay before `key`'s next attempt, whole milliseconds; counts one more failure for it. */
+  next(key: string, maxMs: number, random: () => number = Math.random): number {
+    const n = this.failures.get(key) ?? 0;
+    this.failures.set(key, n + 1);
+    return Math.round(jitteredBackoff(this.baseMs, maxMs, n, random));
+  }
+  reset(key: string): void {
+    this.failures.delete(key);
   }
 }

@@ -156,6 +156,24 @@ describe('Controller', () => {
     await controller.stop(100);
   });
 
+  it('counts a failure the reconcile reported itself as an error and retries it when it asked', async () => {
+    let attempts = 0;
+    const { informer, controller, metrics } = setup(() => {
+      attempts += 1;
+      return Promise.resolve(
+        attempts === 1 ? { requeueAfterMs: 10, failed: new Error('the broker is down') } : {},
+      );
+    });
+    await controller.start();
+    informer.add(cm('a'));
+    await until(() => attempts === 2);
+    assert.equal((await metrics.reconcileErrors.get()).values[0]?.value, 1);
+    assert.equal(await total(metrics, 'error'), 1);
+    assert.equal(await total(metrics, 'success'), 1);
+    assert.equal((await metrics.reconcilePanics.get()).values[0]?.value ?? 0, 0);
+    await controller.stop(100);
+  });
+
   it('aborts the signal of a reconcile that outlives its timeout, counts an error and retries with backoff', async () => {
     const signals: AbortSignal[] = [];
     const requeues: number[] = [];

@@ -23,6 +23,12 @@ export class TerminalError extends Error {
 export interface ReconcileResult {
   /** Reconcile this key again after this long (polling an external system). */
   requeueAfterMs?: number;
+  /**
+   * The reconcile failed with this error and has already said so where people look (status, an Event): it
+   * counts as an error like a thrown one, but is retried after `requeueAfterMs` (the reconcile knows how soon
+   * its failure may clear) rather than by the rate limiter, and is not logged again.
+   */
+  failed?: unknown;
 }
 
 export interface ReconcileContext<T extends KubeObject = KubeObject> {
@@ -309,6 +315,18 @@ export class Controller<T extends KubeObject = KubeObject> {
       // Work cut short by the timeout cannot be trusted to be complete, whatever it returned.
       if (timeout.signal.aborted) throw timeout.signal.reason;
       const after = result ? result.requeueAfterMs : undefined;
+      if (result && result.failed !== undefined) {
+        this.metrics.reconcileErrors.inc(labels);
+        this.metrics.reconcileTotal.inc({ ...labels, result: 'error' });
+        if (after !== undefined && after > 0) {
+          this.queue.forget(key);
+          this.queue.addAfter(key, after);
+        } else if (!this.queue.isShuttingDown) {
+          this.queue.addRateLimited(key);
+        }
+        log.debug({ err: result.failed }, 'reconcile failed; reported in the status');
+        return;
+      }
       this.queue.forget(key);
       if (after !== undefined && after > 0) {
         this.queue.addAfter(key, after);

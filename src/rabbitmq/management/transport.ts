@@ -8,6 +8,7 @@
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool, type Dispatcher } from 'undici';
+import { jitteredBackoff } from '../../runtime/backoff.ts';
 import {
   BrokerError,
   classifyTransportError,
@@ -348,9 +349,7 @@ export class ManagementTransport {
   }
 
   #backoff(attempt: number): number {
-    const ceiling = Math.min(this.options.retryMaxDelayMs, this.options.retryMinDelayMs * 2 ** attempt);
-    // Equal jitter: at least half the ceiling, so retries of many reconciles spread out.
-    return ceiling / 2 + Math.random() * (ceiling / 2);
+    return jitteredBackoff(this.options.retryMinDelayMs, this.options.retryMaxDelayMs, attempt);
   }
 
   #transportText(reason: string, code: string | undefined): string {
