@@ -1,59 +1,21 @@
 // Wiring of the topology controllers: one generic reconciler per kind, sharing one connection resolver, one
 // management client pool per broker, one snapshot per broker, and the index that turns watch events and
 // broker drift into exactly the keys to reconcile.
-import {
-  bindingResource,
-  exchangeResource,
-  parseBinding,
-  parseExchange,
-  parsePermission,
-  parsePolicy,
-  parseQueue,
-  parseUser,
-  parseVhost,
-  permissionResource,
-  policyResource,
-  queueResource,
-  rabbitmqClusterResource,
-  userResource,
-  vhostResource,
-  watchedLabel,
-  type PermissionSpec,
-} from '../api/index.ts';
-import { SnapshotCache } from '../rabbitmq/snapshot/index.ts';
+import { rabbitmqClusterResource, userResource, watchedLabel } from '../api/index.ts';
 import { ManagementClientRegistry } from '../rabbitmq/management/registry.ts';
 import { managementMetrics } from '../rabbitmq/metrics.ts';
 import { hashPassword, passwordMatches, defaultHashingAlgorithm } from '../rabbitmq/passwords.ts';
+import { SnapshotCache } from '../rabbitmq/snapshot/index.ts';
 import type { Controller } from '../runtime/controller.ts';
 import type { Manager } from '../runtime/manager.ts';
-import {
-  coreResources,
-  keyOf,
-  type KubeObject,
-  type ObjectKey,
-  type ResourceRef,
-} from '../runtime/resource.ts';
+import { coreResources, keyOf, type ObjectKey } from '../runtime/resource.ts';
 import type { Settings } from '../settings.ts';
 import { BrokerSlots } from './broker-slots.ts';
 import { Connections, type ClusterObject, type SecretObject } from './connections.ts';
-import { bindingKind } from './kinds/binding.ts';
-import { exchangeKind } from './kinds/exchange.ts';
-import { permissionKind } from './kinds/permission.ts';
-import { policyKind } from './kinds/policy.ts';
-import { queueKind } from './kinds/queue.ts';
-import type { References, SecretOps } from './kinds/types.ts';
-import { userKind } from './kinds/user.ts';
-import { vhostKind } from './kinds/vhost.ts';
-import {
-  createTopologyReconciler,
-  DependencyIndex,
-  targets,
-  type KindController,
-  type ParseResult,
-  type TopologyObject,
-  type TopologyRuntime,
-} from './reconciler.ts';
-import { userPreparation } from './users.ts';
+import { DependencyIndex, targets } from './dependencies.ts';
+import { topologyKinds, type AnyTopologyKind } from './kinds/index.ts';
+import type { References, SecretOps, TopologyObject } from './kinds/types.ts';
+import { createTopologyReconciler, type TopologyRuntime } from './reconciler/index.ts';
 
 const secretSelector = `${watchedLabel}=true`;
 
@@ -64,18 +26,6 @@ export const secretOps: SecretOps = {
   }),
   passwordMatches: (password, hash, algorithm) => passwordMatches(hash, algorithm, password),
 };
-
-/** Adapts an API parse function to the reconciler's shape. */
-function parser<Spec>(
-  parse: (raw: unknown) => { success: true; object: { spec: Spec } } | { success: false; message: string },
-): (obj: TopologyObject) => ParseResult<Spec> {
-  return (obj) => {
-    const result = parse(obj);
-    return result.success
-      ? { success: true, spec: result.object.spec }
-      : { success: false, message: result.message };
-  };
-}
 
 /** What a RabbitmqCluster says about reaching it: a change here re-reconciles its objects, nothing else does. */
 function clusterFingerprint(cluster: ClusterObject): string {
@@ -158,15 +108,9 @@ export function registerTopologyControllers(manager: Manager, settings: Settings
     dependencyGraceMs: settings.dependencyGracePeriod,
   };
 
-  function add<Spec, W, L>(
-    def: KindController<Spec, W, L>,
-    extraWatches: {
-      resource: ResourceRef;
-      labelSelector?: string;
-      map: (obj: KubeObject) => ObjectKey[];
-    }[] = [],
-  ): void {
-    const name = def.kind.kind.toLowerCase();
+  /** One controller per kind: its primary resource, the Secrets and clusters it uses, and the kinds it watches. */
+  function add(kind: AnyTopologyKind): void {
+    const name = kind.kind.toLowerCase();
     const dependentsOf = (target: string) =>
       index
         .dependents(target)
@@ -175,8 +119,8 @@ export function registerTopologyControllers(manager: Manager, settings: Settings
     const fingerprints = new Map<string, string>();
     const controller = manager.addController({
       name,
-      resource: def.resource,
-      reconcile: createTopologyReconciler(def, runtime),
+      resource: kind.resource,
+      reconcile: createTopologyReconciler(kind, runtime),
       concurrency: settings.controllerConcurrency[name] ?? settings.topologyWorkers,
       watches: [
         {
@@ -194,60 +138,16 @@ export function registerTopologyControllers(manager: Manager, settings: Settings
             return dependentsOf(targets.cluster(keyOf(cluster)));
           },
         },
-        ...extraWatches,
+        ...(kind.watches ?? []).map((watch) => ({
+          resource: watch.resource,
+          map: (obj: Parameters<typeof watch.target>[0]) => dependentsOf(watch.target(obj)),
+        })),
       ],
     });
     controllers.set(name, controller);
   }
 
-  const clusterReference = (spec: {
-    rabbitmqClusterReference: { name?: string; namespace?: string; connectionSecret?: { name: string } };
-  }) => spec.rabbitmqClusterReference;
-
-  add({ kind: vhostKind, resource: vhostResource, parse: parser(parseVhost), clusterReference });
-  add({
-    kind: userKind,
-    resource: userResource,
-    parse: parser(parseUser),
-    clusterReference,
-    prepare: userPreparation(manager.client, connections, userName),
-    deletionWant: (obj) => {
-      const username = (obj.status as { username?: unknown } | undefined)?.username;
-      return typeof username === 'string' && username !== ''
-        ? { name: username, credentials: { username }, tags: [], limits: {} }
-        : undefined;
-    },
-  });
-  add(
-    {
-      kind: permissionKind,
-      resource: permissionResource,
-      parse: parser(parsePermission),
-      clusterReference,
-      prepare: (obj, spec: PermissionSpec) => {
-        const namespace = obj.metadata.namespace ?? '';
-        const ref = spec.userReference?.name;
-        return Promise.resolve({
-          refs: references(namespace),
-          dependsOn: ref === undefined ? [] : [targets.user(namespace, ref)],
-        });
-      },
-    },
-    [
-      {
-        resource: userResource,
-        map: (user) =>
-          index
-            .dependents(targets.user(user.metadata.namespace ?? '', user.metadata.name ?? ''))
-            .filter((d) => d.controller === 'permission')
-            .map((d) => d.key),
-      },
-    ],
-  );
-  add({ kind: exchangeKind, resource: exchangeResource, parse: parser(parseExchange), clusterReference });
-  add({ kind: queueKind, resource: queueResource, parse: parser(parseQueue), clusterReference });
-  add({ kind: bindingKind, resource: bindingResource, parse: parser(parseBinding), clusterReference });
-  add({ kind: policyKind, resource: policyResource, parse: parser(parsePolicy), clusterReference });
+  for (const kind of topologyKinds) add(kind);
 
   return { controllers, runtime };
 }

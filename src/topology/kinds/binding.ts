@@ -1,6 +1,6 @@
 // Binding: no name on the broker. Its identity is the whole tuple (source, destination, destination type,
 // routing key, arguments); the client deletes exactly the properties key of the matching binding.
-import type { BindingSpec } from '../../api/index.ts';
+import { type BindingSpec, bindingResource } from '../../api/index.ts';
 import type { Binding, ListedBinding } from '../../rabbitmq/types.ts';
 import { snapshotKeys } from '../../rabbitmq/snapshot/index.ts';
 import { isBrokerError } from '../../rabbitmq/errors.ts';
@@ -19,6 +19,7 @@ const describe = (b: Binding) =>
 
 export const bindingKind: TopologyKind<BindingSpec, Binding, Binding> = {
   kind: 'Binding',
+  resource: bindingResource,
   deletionPolicy: () => 'delete',
   desired: (spec) => ({
     ok: true,

@@ -1,6 +1,6 @@
 // Exchange: identity (vhost, name); type, durability and arguments are fixed when it is declared.
 import { snapshotKeys } from '../../rabbitmq/snapshot/index.ts';
-import type { ExchangeSpec } from '../../api/index.ts';
+import { type ExchangeSpec, exchangeResource } from '../../api/index.ts';
 import type { Exchange } from '../../rabbitmq/types.ts';
 import { differingKeys } from '../../rabbitmq/normalise.ts';
 import { show } from './common.ts';
@@ -24,6 +24,7 @@ const advice =
 
 export const exchangeKind: TopologyKind<ExchangeSpec, ExchangeWant, Exchange> = {
   kind: 'Exchange',
+  resource: exchangeResource,
   deletionPolicy: (spec) => spec.deletionPolicy,
   desired: (spec) => ({
     ok: true,

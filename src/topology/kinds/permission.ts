@@ -1,6 +1,7 @@
 // Permission: identity (vhost, user); the configure, write and read patterns are updated in place.
 import { snapshotKeys } from '../../rabbitmq/snapshot/index.ts';
-import type { PermissionSpec } from '../../api/index.ts';
+import { permissionResource, userResource, type PermissionSpec } from '../../api/index.ts';
+import { targets } from '../dependencies.ts';
 import type { Permission } from '../../rabbitmq/types.ts';
 import type { TopologyKind } from './types.ts';
 
@@ -14,6 +15,22 @@ export interface PermissionWant {
 
 export const permissionKind: TopologyKind<PermissionSpec, PermissionWant, Permission> = {
   kind: 'Permission',
+  resource: permissionResource,
+  // A Permission that names its User by reference waits for it, and is woken when it changes.
+  prepare: (obj, spec, _connection, ctx) => {
+    const namespace = obj.metadata.namespace ?? '';
+    const ref = spec.userReference?.name;
+    return Promise.resolve({
+      refs: ctx.references,
+      dependsOn: ref === undefined ? [] : [targets.user(namespace, ref)],
+    });
+  },
+  watches: [
+    {
+      resource: userResource,
+      target: (user) => targets.user(user.metadata.namespace ?? '', user.metadata.name ?? ''),
+    },
+  ],
   deletionPolicy: () => 'delete',
   desired: (spec, refs) => {
     let user = spec.user;

@@ -1,6 +1,6 @@
 // Policy: identity (vhost, name); pattern, apply-to, priority and definition are updated in place.
 import { snapshotKeys } from '../../rabbitmq/snapshot/index.ts';
-import type { PolicySpec } from '../../api/index.ts';
+import { type PolicySpec, policyResource } from '../../api/index.ts';
 import type { Policy } from '../../rabbitmq/types.ts';
 import { sameJson } from '../../rabbitmq/normalise.ts';
 import type { TopologyKind } from './types.ts';
@@ -16,6 +16,7 @@ export interface PolicyWant {
 
 export const policyKind: TopologyKind<PolicySpec, PolicyWant, Policy> = {
   kind: 'Policy',
+  resource: policyResource,
   deletionPolicy: () => 'delete',
   desired: (spec) => ({
     ok: true,

@@ -1,7 +1,7 @@
 // Queue: identity (vhost, name). Every property is fixed when the queue is declared, so a difference is a
 // conflict to report, never a reason to delete and recreate a queue that may hold messages.
 import { snapshotKeys } from '../../rabbitmq/snapshot/index.ts';
-import type { QueueSpec } from '../../api/index.ts';
+import { type QueueSpec, queueResource } from '../../api/index.ts';
 import type { Queue, QueueDetails } from '../../rabbitmq/types.ts';
 import { differingKeys } from '../../rabbitmq/normalise.ts';
 import { show } from './common.ts';
@@ -37,6 +37,7 @@ export const describeQueue = (q: { vhost: string; name: string }) =>
 
 export const queueKind: TopologyKind<QueueSpec, QueueWant, Queue> = {
   kind: 'Queue',
+  resource: queueResource,
   deletionPolicy: (spec) => spec.deletionPolicy,
   desired: (spec) => {
     const typeArg = spec.arguments?.[typeArgument];

@@ -3,8 +3,17 @@
 // A kind says, with pure functions, where its object lives on the broker, what the spec asks for, whether
 // the live object matches, which writes converge it and how it is deleted safely. The reconciler does the
 // I/O around these functions (cache, snapshot, management API, status, Events), so everything a kind
-// decides can be tested without a server. The one exception is `fresh`, the read a deletion needs.
+// decides can be tested without a server. The exceptions are `fresh`, the read a deletion needs, and
+// `prepare`, a kind's own reads before its desired state (a User's credentials Secret).
+//
+// A kind also carries its API resource: the controllers derive its parsing, its cluster reference and its
+// watches from it, so a new kind is its schema (src/api), its definition here and one line in kinds/index.ts.
+import type { ResourceDefinition } from '../../api/resource.ts';
 import type { BrokerSnapshot, ObjectKind } from '../../rabbitmq/snapshot/index.ts';
+import type { Condition } from '../../runtime/conditions.ts';
+import type { KubeClient } from '../../runtime/kube-client.ts';
+import type { KubeObject, ResourceRef } from '../../runtime/resource.ts';
+import type { ResolvedConnection, SecretData } from '../connections.ts';
 import type { ManagementClient } from '../../rabbitmq/management/client.ts';
 import type { BrokerOp } from '../../rabbitmq/operations.ts';
 
@@ -78,8 +87,55 @@ export interface BrokerKey {
   key: string;
 }
 
+/** A topology object as the cache holds it (plain JSON); `spec` is validated before use. */
+export interface TopologyObject extends KubeObject {
+  spec?: unknown;
+  status?: { observedGeneration?: number; conditions?: Condition[]; [key: string]: unknown };
+}
+
+/** What a kind needs beyond its spec, read before the desired state is computed. */
+export interface Prepared {
+  refs: References;
+  /** Extra status fields (a User's username and credentials Secret). */
+  status?: Record<string, unknown>;
+  /** Changes to the desired state that do not change the generation (a rotated password), as a digest. */
+  revision?: string;
+  /** Dependency targets (see dependencies.ts) whose changes must re-reconcile this object. */
+  dependsOn?: string[];
+}
+
+/** What `prepare` may use: the API server, Secrets (watched once read) and the shared references. */
+export interface PrepareContext {
+  signal: AbortSignal;
+  kube: KubeClient;
+  secret(namespace: string, name: string, signal?: AbortSignal): Promise<SecretData | undefined>;
+  references: References;
+}
+
+export type Prepare<Spec> = (
+  obj: TopologyObject,
+  spec: Spec,
+  connection: ResolvedConnection,
+  ctx: PrepareContext,
+) => Promise<Prepared | { reason: string; message: string }>;
+
+/** Another kind whose changes re-reconcile the objects that depend on it (a Permission on its User). */
+export interface KindWatch {
+  resource: ResourceRef;
+  /** The dependency target (see dependencies.ts) an object of the watched kind is. */
+  target: (obj: KubeObject) => string;
+}
+
 export interface TopologyKind<Spec, W, Live> {
   kind: string;
+  /** The API resource: parsing, printer columns and the cluster reference (`spec.rabbitmqClusterReference`). */
+  resource: ResourceDefinition;
+  /** Reads of the kind's own before `desired` (default: the shared references, nothing else). */
+  prepare?: Prepare<Spec>;
+  /** The broker object to delete when the desired state cannot be computed any more (a User's last username). */
+  deletionWant?: (obj: TopologyObject, spec: Spec) => W | undefined;
+  /** Other kinds whose changes re-reconcile objects of this kind. */
+  watches?: readonly KindWatch[];
   deletionPolicy: (spec: Spec) => DeletionPolicy;
   /** The desired broker object from the spec and resolved references; pure. */
   desired: (spec: Spec, refs: References) => Desired<W>;

@@ -2,13 +2,13 @@
 // manages. Either way the password (or hash) is read from the Secret on every reconcile, so changing the
 // Secret rotates the password on the broker within seconds, and nothing is ever regenerated.
 import { createHash, randomBytes } from 'node:crypto';
-import { watchedLabel, type UserSpec } from '../api/index.ts';
-import { controllerOwnerRef } from '../runtime/apply.ts';
-import { isAlreadyExists, type KubeClient } from '../runtime/kube-client.ts';
-import { coreResources } from '../runtime/resource.ts';
-import { type Connections, type ResolvedConnection, type SecretData } from './connections.ts';
-import type { UserCredentials } from './kinds/types.ts';
-import { targets, type Prepare, type TopologyObject } from './reconciler.ts';
+import { watchedLabel, type UserSpec } from '../../api/index.ts';
+import { controllerOwnerRef } from '../../runtime/apply.ts';
+import { isAlreadyExists } from '../../runtime/kube-client.ts';
+import { coreResources } from '../../runtime/resource.ts';
+import type { ResolvedConnection, SecretData } from '../connections.ts';
+import { targets } from '../dependencies.ts';
+import type { Prepare, UserCredentials } from './types.ts';
 
 /** base64url of 24 random bytes (32 characters), as upstream generates usernames and passwords. */
 export function randomCredential(): string {
@@ -45,80 +45,71 @@ function revision(credentials: UserCredentials): string {
 
 const base64 = (text: string) => Buffer.from(text, 'utf8').toString('base64');
 
-export function userPreparation(
-  client: KubeClient,
-  connections: Connections,
-  userName: (ns: string, name: string) => string | undefined,
-): Prepare<UserSpec> {
-  return async (
-    obj: TopologyObject,
-    spec: UserSpec,
-    connection: ResolvedConnection,
-    signal?: AbortSignal,
-  ) => {
-    const namespace = obj.metadata.namespace ?? '';
-    const refs = (credentials: UserCredentials) => ({
-      userName: (name: string) => userName(namespace, name),
-      credentials: () => credentials,
-    });
+/** Reads (or first generates) a User's credentials Secret before its desired state is computed. */
+export const prepareUser: Prepare<UserSpec> = async (obj, spec, connection, ctx) => {
+  const { signal } = ctx;
+  const namespace = obj.metadata.namespace ?? '';
+  const refs = (credentials: UserCredentials) => ({
+    userName: (name: string) => ctx.references.userName(name),
+    credentials: () => credentials,
+  });
 
-    /** The User as the credentials in Secret `name` make it, or why they cannot be used. */
-    const fromSecret = (name: string, data: Record<string, string>) => {
-      const credentials = importedCredentials(data);
-      if (typeof credentials === 'string') {
-        return { reason: 'CredentialsInvalid', message: `Secret "${name}" cannot be used: ${credentials}.` };
-      }
-      return {
-        refs: refs(credentials),
-        status: { username: credentials.username, credentials: { name } },
-        revision: revision(credentials),
-        dependsOn: [targets.secret({ namespace, name })],
-      };
+  /** The User as the credentials in Secret `name` make it, or why they cannot be used. */
+  const fromSecret = (name: string, data: Record<string, string>) => {
+    const credentials = importedCredentials(data);
+    if (typeof credentials === 'string') {
+      return { reason: 'CredentialsInvalid', message: `Secret "${name}" cannot be used: ${credentials}.` };
+    }
+    return {
+      refs: refs(credentials),
+      status: { username: credentials.username, credentials: { name } },
+      revision: revision(credentials),
+      dependsOn: [targets.secret({ namespace, name })],
     };
-
-    if (spec.importCredentialsSecret) {
-      const name = spec.importCredentialsSecret.name;
-      const data = await connections.secret(namespace, name, signal);
-      if (!data) return { reason: 'CredentialsNotFound', message: `Secret "${name}" does not exist.` };
-      return fromSecret(name, data);
-    }
-
-    const name = generatedSecretName(obj.metadata.name ?? '');
-    let data = await connections.secret(namespace, name, signal);
-    if (!data) {
-      const username = randomCredential();
-      const password = randomCredential();
-      data = {
-        username,
-        password,
-        ...(connection.amqp
-          ? { connection_string: connectionString(username, password, connection.amqp) }
-          : {}),
-      };
-      try {
-        await client.create(
-          coreResources.secret,
-          {
-            apiVersion: 'v1',
-            kind: 'Secret',
-            metadata: {
-              name,
-              namespace,
-              labels: { [watchedLabel]: 'true', 'app.kubernetes.io/managed-by': 'warren' },
-              // No blockOwnerDeletion: it needs finalizer rights on Users that OpenShift does not grant by default.
-              ownerReferences: [{ ...controllerOwnerRef(obj), blockOwnerDeletion: false }],
-            },
-            type: 'Opaque',
-            data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, base64(v)])),
-          },
-          { signal },
-        );
-      } catch (error) {
-        if (!isAlreadyExists(error)) throw error;
-        data = await connections.secret(namespace, name, signal);
-        if (!data) throw error;
-      }
-    }
-    return fromSecret(name, data);
   };
-}
+
+  if (spec.importCredentialsSecret) {
+    const name = spec.importCredentialsSecret.name;
+    const data = await ctx.secret(namespace, name, signal);
+    if (!data) return { reason: 'CredentialsNotFound', message: `Secret "${name}" does not exist.` };
+    return fromSecret(name, data);
+  }
+
+  const name = generatedSecretName(obj.metadata.name ?? '');
+  let data = await ctx.secret(namespace, name, signal);
+  if (!data) {
+    const username = randomCredential();
+    const password = randomCredential();
+    data = {
+      username,
+      password,
+      ...(connection.amqp
+        ? { connection_string: connectionString(username, password, connection.amqp) }
+        : {}),
+    };
+    try {
+      await ctx.kube.create(
+        coreResources.secret,
+        {
+          apiVersion: 'v1',
+          kind: 'Secret',
+          metadata: {
+            name,
+            namespace,
+            labels: { [watchedLabel]: 'true', 'app.kubernetes.io/managed-by': 'warren' },
+            // No blockOwnerDeletion: it needs finalizer rights on Users that OpenShift does not grant by default.
+            ownerReferences: [{ ...controllerOwnerRef(obj), blockOwnerDeletion: false }],
+          },
+          type: 'Opaque',
+          data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, base64(v)])),
+        },
+        { signal },
+      );
+    } catch (error) {
+      if (!isAlreadyExists(error)) throw error;
+      data = await ctx.secret(namespace, name, signal);
+      if (!data) throw error;
+    }
+  }
+  return fromSecret(name, data);
+};

@@ -2,10 +2,11 @@
 // The password is compared by hashing it with the salt of the stored hash, so an unchanged password is never
 // rewritten, and it never appears in a change list, an Event or a message.
 import { snapshotKeys } from '../../rabbitmq/snapshot/index.ts';
-import type { UserSpec } from '../../api/index.ts';
+import { userResource, type UserSpec } from '../../api/index.ts';
 import type { User } from '../../rabbitmq/types.ts';
 import { normaliseTags, sameJson } from '../../rabbitmq/normalise.ts';
 import { limitChanges, limitOps } from './common.ts';
+import { prepareUser } from './user-credentials.ts';
 import type { BrokerOp, SecretOps, TopologyKind, UserCredentials } from './types.ts';
 
 export interface UserWant {
@@ -33,6 +34,15 @@ function settingChanges(live: User, want: UserWant, secrets: SecretOps): string[
 
 export const userKind: TopologyKind<UserSpec, UserWant, User> = {
   kind: 'User',
+  resource: userResource,
+  prepare: prepareUser,
+  // Without its credentials Secret a User still knows the username it was created under (its status).
+  deletionWant: (obj) => {
+    const username = (obj.status as { username?: unknown } | undefined)?.username;
+    return typeof username === 'string' && username !== ''
+      ? { name: username, credentials: { username }, tags: [], limits: {} }
+      : undefined;
+  },
   deletionPolicy: () => 'delete',
   desired: (spec, refs) => {
     const credentials = refs.credentials();

@@ -1,6 +1,6 @@
 // Vhost: identity (name); tags, default queue type, tracing and limits are updated in place.
 import { snapshotKeys } from '../../rabbitmq/snapshot/index.ts';
-import type { VhostSpec } from '../../api/index.ts';
+import { type VhostSpec, vhostResource } from '../../api/index.ts';
 import type { QueueDetails, Vhost } from '../../rabbitmq/types.ts';
 import { normaliseTags, sameJson } from '../../rabbitmq/normalise.ts';
 import { limitChanges, limitOps } from './common.ts';
@@ -35,6 +35,7 @@ function settingChanges(live: Vhost, want: VhostWant): string[] {
 
 export const vhostKind: TopologyKind<VhostSpec, VhostWant, Vhost> = {
   kind: 'Vhost',
+  resource: vhostResource,
   deletionPolicy: (spec) => spec.deletionPolicy,
   desired: (spec) => {
     const limits: Record<string, number> = {};
