@@ -117,24 +117,12 @@ export function wireRequest(op: BrokerOp): WireRequest {
       return { method: 'PUT', path: apiPath('user-limits', op.user, op.limit), body: { value: op.value } };
     case 'deleteUserLimit':
       return { method: 'DELETE', path: apiPath('user-limits', op.user, op.limit) };
-    case 'putPermission': {
-      const { configure, write, read } = op.settings;
-      return {
-        method: 'PUT',
-        path: apiPath('permissions', op.vhost, op.user),
-        body: { configure, write, read },
-      };
-    }
+    case 'putPermission':
+      return { method: 'PUT', path: apiPath('permissions', op.vhost, op.user), body: op.settings };
     case 'deletePermission':
       return { method: 'DELETE', path: apiPath('permissions', op.vhost, op.user) };
-    case 'putTopicPermission': {
-      const { exchange, write, read } = op.settings;
-      return {
-        method: 'PUT',
-        path: apiPath('topic-permissions', op.vhost, op.user),
-        body: { exchange, write, read },
-      };
-    }
+    case 'putTopicPermission':
+      return { method: 'PUT', path: apiPath('topic-permissions', op.vhost, op.user), body: op.settings };
     case 'deleteTopicPermission':
       return {
         method: 'DELETE',
@@ -143,27 +131,19 @@ export function wireRequest(op: BrokerOp): WireRequest {
             ? apiPath('topic-permissions', op.vhost, op.user)
             : apiPath('topic-permissions', op.vhost, op.user, op.exchange),
       };
-    case 'putExchange': {
-      const { type, durable, auto_delete, internal, arguments: args } = op.settings;
+    case 'putExchange':
       return {
         method: 'PUT',
         path: apiPath('exchanges', op.vhost, op.name),
-        body: { type, durable, auto_delete, internal: internal ?? false, arguments: args },
+        body: { ...op.settings, internal: op.settings.internal ?? false },
       };
-    }
     case 'deleteExchange':
       return {
         method: 'DELETE',
         path: withFlags(apiPath('exchanges', op.vhost, op.name), { 'if-unused': op.ifUnused }),
       };
-    case 'putQueue': {
-      const { durable, auto_delete, arguments: args } = op.settings;
-      return {
-        method: 'PUT',
-        path: apiPath('queues', op.vhost, op.name),
-        body: { durable, auto_delete, arguments: args },
-      };
-    }
+    case 'putQueue':
+      return { method: 'PUT', path: apiPath('queues', op.vhost, op.name), body: op.settings };
     case 'deleteQueue':
       return {
         method: 'DELETE',
@@ -184,14 +164,8 @@ export function wireRequest(op: BrokerOp): WireRequest {
       const b = op.binding;
       return { method: 'DELETE', path: bindingsPath(b.vhost, b.source, b.destination_type, b.destination) };
     }
-    case 'putPolicy': {
-      const { pattern, definition, priority } = op.settings;
-      return {
-        method: 'PUT',
-        path: apiPath('policies', op.vhost, op.name),
-        body: { pattern, definition, priority, 'apply-to': op.settings['apply-to'] },
-      };
-    }
+    case 'putPolicy':
+      return { method: 'PUT', path: apiPath('policies', op.vhost, op.name), body: op.settings };
     case 'deletePolicy':
       return { method: 'DELETE', path: apiPath('policies', op.vhost, op.name) };
   }

@@ -76,28 +76,6 @@ export interface RequestOptions {
   signal?: AbortSignal;
   /** This call's deadline instead of the client's `requestTimeoutMs`. */
   timeoutMs?: number;
-}
-
-/** What one call carries through its attempts. */
-interface Call {
-  method: HttpMethod;
-  path: string;
-  body: unknown;
-  secrets: string[];
-  /** Aborted by the caller or the deadline, whichever comes first. */
-  signal: AbortSignal;
-  callerSignal: AbortSignal | undefined;
-  timeoutMs: number;
-}
-
-/** Options of one call to the management API. */
-export interface RequestOptions {
-  /** Values to keep out of error messages besides the client's own credentials. */
-  secrets?: string[];
-  /** The caller's cancellation (a reconcile's signal): the call then rejects with its reason. */
-  signal?: AbortSignal;
-  /** This call's deadline instead of the client's `requestTimeoutMs`. */
-  timeoutMs?: number;
   /** The vhost's policy gate this call must hold while it runs (see policy-gate.ts). */
   gate?: GateClaim;
 }

@@ -77,29 +77,19 @@ export function applyOp(snapshot: BrokerSnapshot, op: BrokerOp): void {
       snapshot.users.set(op.user, { ...user, limits: withLimit(user.limits, op.limit, value) });
       return;
     }
-    case 'putPermission': {
-      const { configure, write, read } = op.settings;
+    case 'putPermission':
       snapshot.permissions.set(snapshotKeys.permission(op.vhost, op.user), {
         vhost: op.vhost,
         user: op.user,
-        configure,
-        write,
-        read,
+        ...op.settings,
       });
       return;
-    }
     case 'deletePermission':
       snapshot.permissions.delete(snapshotKeys.permission(op.vhost, op.user));
       return;
     case 'putTopicPermission': {
-      const { exchange, write, read } = op.settings;
-      snapshot.topicPermissions.set(snapshotKeys.topicPermission(op.vhost, op.user, exchange), {
-        vhost: op.vhost,
-        user: op.user,
-        exchange,
-        write,
-        read,
-      });
+      const key = snapshotKeys.topicPermission(op.vhost, op.user, op.settings.exchange);
+      snapshot.topicPermissions.set(key, { vhost: op.vhost, user: op.user, ...op.settings });
       return;
     }
     case 'deleteTopicPermission':
@@ -135,17 +125,13 @@ export function applyOp(snapshot: BrokerSnapshot, op: BrokerOp): void {
           (b.source === op.name || (b.destination_type === 'exchange' && b.destination === op.name)),
       );
       return;
-    case 'putQueue': {
-      const { durable, auto_delete, arguments: args } = op.settings;
+    case 'putQueue':
       snapshot.queues.set(snapshotKeys.queue(op.vhost, op.name), {
         name: op.name,
         vhost: op.vhost,
-        durable,
-        auto_delete,
-        arguments: args,
+        ...op.settings,
       });
       return;
-    }
     case 'deleteQueue':
       snapshot.queues.delete(snapshotKeys.queue(op.vhost, op.name));
       snapshot.removeBindingsWhere(
@@ -158,18 +144,13 @@ export function applyOp(snapshot: BrokerSnapshot, op: BrokerOp): void {
     case 'deleteBinding':
       snapshot.removeBinding(snapshotKeys.binding(op.binding));
       return;
-    case 'putPolicy': {
-      const { pattern, definition, priority } = op.settings;
+    case 'putPolicy':
       snapshot.policies.set(snapshotKeys.policy(op.vhost, op.name), {
         name: op.name,
         vhost: op.vhost,
-        pattern,
-        definition,
-        priority,
-        'apply-to': op.settings['apply-to'],
+        ...op.settings,
       });
       return;
-    }
     case 'deletePolicy':
       snapshot.policies.delete(snapshotKeys.policy(op.vhost, op.name));
       return;
