@@ -6,6 +6,7 @@ export * from './rabbitmq-cluster.ts';
 export * from './vhost.ts';
 export * from './user.ts';
 export * from './permission.ts';
+export * from './topic-permission.ts';
 export * from './exchange.ts';
 export * from './queue.ts';
 export * from './binding.ts';

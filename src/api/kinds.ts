@@ -5,6 +5,7 @@ import { permissionResource } from './permission.ts';
 import { policyResource } from './policy.ts';
 import { queueResource } from './queue.ts';
 import { rabbitmqClusterResource } from './rabbitmq-cluster.ts';
+import { topicPermissionResource } from './topic-permission.ts';
 import { userResource } from './user.ts';
 import { vhostResource } from './vhost.ts';
 
@@ -13,6 +14,7 @@ export const kinds = [
   vhostResource,
   userResource,
   permissionResource,
+  topicPermissionResource,
   exchangeResource,
   queueResource,
   bindingResource,

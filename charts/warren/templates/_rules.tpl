@@ -9,6 +9,7 @@
     - vhosts
     - users
     - permissions
+    - topicpermissions
     - exchanges
     - queues
     - bindings
@@ -25,6 +26,7 @@
     - vhosts/status
     - users/status
     - permissions/status
+    - topicpermissions/status
     - exchanges/status
     - queues/status
     - bindings/status

@@ -5,6 +5,7 @@ import { exchangeKind } from './exchange.ts';
 import { permissionKind } from './permission.ts';
 import { policyKind } from './policy.ts';
 import { queueKind } from './queue.ts';
+import { topicPermissionKind } from './topic-permission.ts';
 import type { TopologyKind } from './types.ts';
 import { userKind } from './user.ts';
 import { vhostKind } from './vhost.ts';
@@ -17,6 +18,7 @@ export const topologyKinds: readonly AnyTopologyKind[] = [
   vhostKind,
   userKind,
   permissionKind,
+  topicPermissionKind,
   exchangeKind,
   queueKind,
   bindingKind,

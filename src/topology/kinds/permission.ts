@@ -1,7 +1,7 @@
 // Permission: identity (vhost, user); the configure, write and read patterns are updated in place.
 import { snapshotKeys } from '../../rabbitmq/snapshot/index.ts';
-import { permissionResource, userResource, type PermissionSpec } from '../../api/index.ts';
-import { targets } from '../dependencies.ts';
+import { permissionResource, type PermissionSpec } from '../../api/index.ts';
+import { permissionUser, permissionUserWatches, preparePermissionUser } from './permission-user.ts';
 import type { Permission } from '../../rabbitmq/types.ts';
 import type { TopologyKind } from './types.ts';
 
@@ -17,37 +17,14 @@ export const permissionKind: TopologyKind<PermissionSpec, PermissionWant, Permis
   kind: 'Permission',
   resource: permissionResource,
   // A Permission that names its User by reference waits for it, and is woken when it changes.
-  prepare: (obj, spec, _connection, ctx) => {
-    const namespace = obj.metadata.namespace ?? '';
-    const ref = spec.userReference?.name;
-    return Promise.resolve({
-      refs: ctx.references,
-      dependsOn: ref === undefined ? [] : [targets.user(namespace, ref)],
-    });
-  },
-  watches: [
-    {
-      resource: userResource,
-      target: (user) => targets.user(user.metadata.namespace ?? '', user.metadata.name ?? ''),
-    },
-  ],
+  prepare: preparePermissionUser,
+  watches: permissionUserWatches,
   deletionPolicy: () => 'delete',
   desired: (spec, refs) => {
-    let user = spec.user;
-    if (user === undefined && spec.userReference) {
-      user = refs.userName(spec.userReference.name);
-      if (user === undefined) {
-        return {
-          ok: false,
-          reason: 'DependencyNotFound',
-          message: `User "${spec.userReference.name}" does not exist in this namespace or has no username yet; waiting for it.`,
-        };
-      }
-    }
-    if (user === undefined)
-      return { ok: false, reason: 'InvalidSpec', message: 'Set one of user and userReference.' };
+    const user = permissionUser(spec, refs);
+    if (!user.ok) return user;
     const { configure, write, read } = spec.permissions;
-    return { ok: true, want: { vhost: spec.vhost, user, configure, write, read } };
+    return { ok: true, want: { vhost: spec.vhost, user: user.user, configure, write, read } };
   },
   brokerKey: (p) => ({ kind: 'permission', key: snapshotKeys.permission(p.vhost, p.user) }),
   describe: (p) => `permissions of user "${p.user}" in vhost "${p.vhost}"`,

@@ -268,6 +268,17 @@ export const validCases: ValidCase[] = [
     update: set('permissions.configure', ''),
   },
   {
+    name: 'the topic permission example',
+    kind: 'TopicPermission',
+    spec: {
+      vhost: '/',
+      user: 'test',
+      permissions: { exchange: 'amq.topic', write: '^a', read: '.*' },
+      ...ref,
+    },
+    update: set('permissions.write', '^b'),
+  },
+  {
     name: 'the permission example with a userReference',
     kind: 'Permission',
     spec: {
@@ -722,6 +733,33 @@ export const invalidCases: InvalidCase[] = [
     spec: permission,
     update: set('vhost', 'shop'),
     expect: 'vhost is immutable',
+  },
+  // TopicPermission
+  {
+    name: 'a topic permission naming both a user and a User',
+    kind: 'TopicPermission',
+    spec: { vhost: '/', user: 'app', userReference: { name: 'app' }, permissions: { exchange: 'x' }, ...ref },
+    expect: 'set exactly one of user (a username) and userReference',
+  },
+  {
+    name: 'a topic permission without an exchange',
+    kind: 'TopicPermission',
+    spec: { vhost: '/', user: 'app', permissions: { write: '.*' }, ...ref },
+    expect: 'spec.permissions.exchange: Required value',
+  },
+  {
+    name: 'a topic permission moved to another exchange',
+    kind: 'TopicPermission',
+    spec: { vhost: '/', user: 'app', permissions: { exchange: 'x' }, ...ref },
+    update: set('permissions.exchange', 'y'),
+    expect: 'permissions.exchange is immutable',
+  },
+  {
+    name: 'a topic permission for another user',
+    kind: 'TopicPermission',
+    spec: { vhost: '/', user: 'app', permissions: { exchange: 'x' }, ...ref },
+    update: set('user', 'other'),
+    expect: 'user is immutable',
   },
   // Policy
   {

@@ -58,9 +58,16 @@ export async function startOperator(settings: Record<string, string> = {}): Prom
     output: async (namespace) => {
       const events = await core().listNamespacedEvent({ namespace });
       const objects = await Promise.all(
-        ['vhosts', 'users', 'permissions', 'exchanges', 'queues', 'bindings', 'policies'].map((plural) =>
-          custom().listNamespacedCustomObject({ group, version, namespace, plural }),
-        ),
+        [
+          'vhosts',
+          'users',
+          'permissions',
+          'topicpermissions',
+          'exchanges',
+          'queues',
+          'bindings',
+          'policies',
+        ].map((plural) => custom().listNamespacedCustomObject({ group, version, namespace, plural })),
       );
       return [
         logs.join(''),
@@ -98,6 +105,7 @@ const plurals: Record<string, string> = {
   Vhost: 'vhosts',
   User: 'users',
   Permission: 'permissions',
+  TopicPermission: 'topicpermissions',
   Exchange: 'exchanges',
   Queue: 'queues',
   Binding: 'bindings',
