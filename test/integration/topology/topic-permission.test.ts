@@ -149,6 +149,7 @@ describe('TopicPermission', () => {
 
     await remove('TopicPermission', ns, 'publisher-events');
     await waitGone('TopicPermission', ns, 'publisher-events');
-    assert.deepEqual(await rmq.get<LiveTopicPermission[]>(path), []);
+    // The broker lists none (or answers 404 once the user has no topic permission in the vhost left).
+    assert.deepEqual((await rmq.get<LiveTopicPermission[]>(path)) ?? [], []);
   });
 });
