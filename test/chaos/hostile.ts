@@ -278,7 +278,10 @@ const apiMessage = (err: unknown) => {
   return e.message ?? String(err);
 };
 
-/** Why deleting objects whose broker was never reached is a known failure today (printed with it). */
+/**
+ * Why deleting objects whose broker was never reached is a known failure today: the deletion test runs as a TODO
+ * that prints this and every stuck object. Drop the TODO once the operator releases such finalizers.
+ */
 export const knownDeletionDefect =
   'known defect (issue 16, section 6): an object whose connection Secret is invalid or whose broker was never ' +
   'reachable keeps its finalizer, though nothing of it exists on any broker';
