@@ -241,4 +241,76 @@ describe('A RabbitmqCluster on real pods', { skip: node.skip }, () => {
     process.stderr.write(`one-replica cluster: apply to ClusterAvailable in ${seconds.toFixed(1)}s\n`);
     assert.equal(runningNodes('solo-server-0').length, 1);
   });
+
+  it('keeps the volumes of a deleted cluster, and comes back from them with its definitions, messages and credentials', async () => {
+    const before = clusterAccess(namespace, 'solo');
+    await management(before, '/exchanges/%2F/kept', {
+      method: 'PUT',
+      body: JSON.stringify({ type: 'topic', durable: true }),
+    });
+    const connection = await amqp.connect(amqpUrl(before));
+    try {
+      const channel = await connection.createConfirmChannel();
+      await channel.assertQueue('kept', { durable: true });
+      await channel.bindQueue('kept', 'kept', 'kept.#');
+      for (let i = 0; i < 50; i++)
+        channel.publish('kept', 'kept.message', Buffer.from(String(i)), { persistent: true });
+      await channel.waitForConfirms();
+    } finally {
+      await connection.close();
+    }
+    const claims = () =>
+      kubectl([
+        'get',
+        'pvc',
+        '-n',
+        namespace,
+        '-l',
+        'app.kubernetes.io/name=solo',
+        '-o',
+        'jsonpath={range .items[*]}{.metadata.name}={.metadata.uid} {end}',
+      ]).trim();
+    const kept = claims();
+    assert.match(kept, /^persistence-solo-server-0=/);
+
+    await client.delete(rabbitmqClusterResource, { namespace, name: 'solo' });
+    await eventually(
+      'the cluster and its pods to be gone',
+      async () =>
+        !(await client.get(rabbitmqClusterResource, { namespace, name: 'solo' })) &&
+        kubectl([
+          'get',
+          'pods',
+          '-n',
+          namespace,
+          '-l',
+          'app.kubernetes.io/name=solo',
+          '-o',
+          'name',
+        ]).trim() === '',
+      { timeoutMs: 300_000, intervalMs: 1000 },
+    );
+    assert.equal(claims(), kept, 'the PersistentVolumeClaims are kept');
+
+    await create('solo', 1);
+    const seconds = await available('solo');
+    process.stderr.write(
+      `one-replica cluster recreated on its volumes: available in ${seconds.toFixed(1)}s\n`,
+    );
+    assert.equal(claims(), kept, 'the recreated cluster runs on the same claims');
+    const after = clusterAccess(namespace, 'solo');
+    // The broker creates the default user only on an empty database: the Secret's credentials must log in.
+    await management(after, '/whoami');
+    assert.deepEqual(
+      { username: after.username, password: after.password },
+      { username: before.username, password: before.password },
+      'the default user Secret is the one the data was created with',
+    );
+    const queue = await eventually('the kept queue', () =>
+      management<{ messages?: number }>(after, '/queues/%2F/kept').then((q) => q.messages !== undefined && q),
+    );
+    assert.equal(queue.messages, 50);
+    const bindings = await management<{ source: string }[]>(after, '/queues/%2F/kept/bindings');
+    assert.ok(bindings.some((b) => b.source === 'kept'));
+  });
 });
