@@ -22,7 +22,9 @@ export function kubectl(args: readonly string[], input?: string): string {
 }
 
 export function secretValue(namespace: string, name: string, key: string): string {
-  const encoded = kubectl(['get', 'secret', '-n', namespace, name, '-o', `jsonpath={.data.${key}}`]);
+  // A dot in a key (ca.crt) is escaped, or jsonpath reads it as a path.
+  const path = key.replaceAll('.', '\\.');
+  const encoded = kubectl(['get', 'secret', '-n', namespace, name, '-o', `jsonpath={.data.${path}}`]);
   return Buffer.from(encoded, 'base64').toString('utf8');
 }
 
