@@ -38,6 +38,7 @@ import { configHash, pluginsConfigMap, serverConfigMap, validateConfiguration } 
 import type { TlsMount } from './resources/features.ts';
 import { childMeta, childNames, identity, nameLabel, partOfLabel } from './resources/meta.ts';
 import { podDisruptionBudget } from './resources/pdb.ts';
+import { parseQuantity } from './resources/quantity.ts';
 import { peerDiscoveryRole, peerDiscoveryRoleBinding, serviceAccount } from './resources/rbac.ts';
 import {
   defaultUserSecret,
@@ -142,6 +143,37 @@ async function skipPreStopChecks(client: KubeClient, { namespace, name }: Object
       { namespace, name: pod.metadata?.name ?? '' },
       { metadata: { labels: { [skipPreStopChecksLabel]: 'true' } } },
     );
+  }
+}
+
+/**
+ * On deletion, when the volumes outlive the cluster (the default): the default-user and Erlang-cookie Secrets lose
+ * their owner reference, so garbage collection leaves them beside the volumes. RabbitMQ creates the default user only
+ * on an empty database: a cluster created again with the same name runs on the kept data and must find the
+ * credentials stored in it, not freshly generated ones that no broker accepts. The next pass of such a cluster
+ * adopts the default-user Secret again (it is re-applied with the new owner).
+ */
+async function keepCredentialsWithVolumes(client: KubeClient, raw: Raw): Promise<void> {
+  // Read from the raw object: deletion must not depend on a spec that parses.
+  const persistence = (raw.spec as { persistence?: Record<string, unknown> } | undefined)?.persistence;
+  const retention = persistence?.persistentVolumeClaimRetentionPolicy as
+    { whenDeleted?: unknown } | undefined;
+  if (retention?.whenDeleted === 'Delete') return;
+  const storage = persistence?.storage;
+  if ((typeof storage === 'string' || typeof storage === 'number') && parseQuantity(storage) === 0) return;
+  const { namespace = '', name = '', uid } = raw.metadata;
+  for (const secret of [`${name}-default-user`, `${name}-erlang-cookie`]) {
+    const live = await client.get<Raw>(resources.secret, { namespace, name: secret });
+    const owners = live?.metadata.ownerReferences ?? [];
+    if (!owners.some((owner) => owner.uid === uid)) continue;
+    await client.jsonPatch(resources.secret, { namespace, name: secret }, [
+      { op: 'test', path: '/metadata/ownerReferences', value: owners },
+      {
+        op: 'replace',
+        path: '/metadata/ownerReferences',
+        value: owners.filter((owner) => owner.uid !== uid),
+      },
+    ]);
   }
 }
 
@@ -318,8 +350,15 @@ export async function reconcileCluster(
   const now = options.now?.() ?? new Date();
   // Deletion reads nothing but the name: a spec that no longer parses (a CRD older or newer than the operator)
   // must not keep the cluster Terminating.
-  const finalizer = await handleFinalizer(options.client, clusterResource, raw, clusterFinalizer, () =>
-    skipPreStopChecks(options.client, key),
+  const finalizer = await handleFinalizer(
+    options.client,
+    clusterResource,
+    raw,
+    clusterFinalizer,
+    async () => {
+      await skipPreStopChecks(options.client, key);
+      await keepCredentialsWithVolumes(options.client, raw);
+    },
   );
   if (finalizer.deleting) {
     options.certificateExpiry?.forget(key);

@@ -261,5 +261,15 @@ describe('RabbitmqCluster reconciliation', () => {
       (c) => c.metadata.name,
     );
     assert.deepEqual(claimsAfter.sort(), claimsBefore.sort());
+    // The data on those volumes was made with these credentials: a cluster created again under this name needs them.
+    for (const secret of [`${name}-default-user`, `${name}-erlang-cookie`]) {
+      const kept = await client.get(r.secret, { namespace, name: secret });
+      assert.ok(kept, `${secret} is kept`);
+      assert.deepEqual(
+        kept.metadata.ownerReferences ?? [],
+        [],
+        `${secret} is no longer owned by the cluster`,
+      );
+    }
   });
 });
