@@ -366,6 +366,18 @@ export const invalidCases: InvalidCase[] = [
     expect: 'command substitution is not allowed',
   },
   {
+    name: 'post-deploy steps asked for, which Warren does not run',
+    kind: 'RabbitmqCluster',
+    spec: { skipPostDeploySteps: false },
+    expect: 'skipPostDeploySteps: false is not supported: Warren does not rebalance queue leaders',
+  },
+  {
+    name: 'feature flags enabled automatically, which Warren does not do',
+    kind: 'RabbitmqCluster',
+    spec: { autoEnableAllFeatureFlags: true },
+    expect: 'autoEnableAllFeatureFlags: true is not supported: Warren does not enable feature flags',
+  },
+  {
     name: 'a plugin name with punctuation',
     kind: 'RabbitmqCluster',
     spec: { rabbitmq: { additionalPlugins: ['rabbitmq-shovel!'] } },
