@@ -298,8 +298,8 @@ export const rabbitmqClusterSpecSchema = z
       .describe('Escape hatch: changes merged over the objects Warren generates. Prefer the typed fields.'),
     // Upstream runs these steps inside a pod (rabbitmq-queues rebalance all, rabbitmqctl enable_feature_flag all)
     // after a rolling update. Warren runs neither yet, so it says so at admission instead of accepting a field
-    // that would do nothing. CEL only: a cluster stored with the old default (false) stays readable, and CRD
-    // validation ratcheting lets it be updated as long as this field is left as it is.
+    // that would do nothing. skipPostDeploySteps is checked by CEL only: a cluster stored with the old default
+    // (false) stays readable, and CRD validation ratcheting lets it be updated while this field is left alone.
     skipPostDeploySteps: withRules(z.boolean(), [
       {
         rule: 'self',
@@ -319,6 +319,7 @@ export const rabbitmqClusterSpecSchema = z
         message:
           'autoEnableAllFeatureFlags: true is not supported: Warren does not enable feature flags. After every ' +
           'node runs the new version, run "rabbitmqctl enable_feature_flag all" in a broker pod.',
+        check: (enabled) => !enabled,
       },
     ])
       .default(false)
