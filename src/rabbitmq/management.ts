@@ -60,6 +60,11 @@ export interface ManagementClientOptions {
   retryMinDelayMs?: number;
   retryMaxDelayMs?: number;
   metrics?: ManagementMetrics;
+  /**
+   * Passed by every write (any method but GET) just before each attempt goes out; it throws to refuse the
+   * write, and its error is thrown as it is. The operator hands in its leadership fence.
+   */
+  writeFence?: { assertValid(): void };
 }
 
 const defaults = {
@@ -258,7 +263,8 @@ export class ManagementClient {
   readonly #pool: Pool;
   readonly #authorization: string;
   readonly #secrets: string[];
-  readonly #options: Required<Omit<ManagementClientOptions, 'metrics'>> & { metrics?: ManagementMetrics };
+  readonly #options: Required<Omit<ManagementClientOptions, 'metrics' | 'writeFence'>> &
+    Pick<ManagementClientOptions, 'metrics' | 'writeFence'>;
   readonly #writeListeners = new Set<WriteListener>();
   readonly #bindingListings = new Map<string, ListedBinding[]>();
   #closed = false;
@@ -372,6 +378,8 @@ export class ManagementClient {
       let response: RawResponse;
       let text: string | undefined;
       this.lastUsedAt = Date.now();
+      // Before every attempt, a retry after a pause included, and with nothing asynchronous before the send.
+      if (method !== 'GET') this.#options.writeFence?.assertValid();
       try {
         countRequest(method);
         const result = await this.#pool.request({
