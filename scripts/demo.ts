@@ -446,10 +446,10 @@ async function brokerProof(target: Target, broker: Broker): Promise<string[]> {
   return brokerProofLines(queues, bindings, routed);
 }
 
-/** With --context: reach the real cluster's management and AMQP ports through kubectl port-forward. */
-async function portForward(target: Target): Promise<Broker> {
+/** Waits, up to 15 minutes (real pods pull and boot slowly), until the sample cluster has every condition True. */
+async function waitForClusterConditions(target: Target, what: string, types: string[]): Promise<void> {
   await waitFor(
-    'the RabbitmqCluster to have all replicas ready (real pods; first image pull can take minutes)',
+    what,
     () => {
       const cluster = kubectlJson(target, [
         '-n',
@@ -458,9 +458,18 @@ async function portForward(target: Target): Promise<Broker> {
         'rabbitmqcluster',
         clusterName,
       ]) as WarrenObject;
-      return conditionOf(cluster, 'AllReplicasReady')?.status === 'True' ? true : undefined;
+      return types.every((type) => conditionOf(cluster, type)?.status === 'True') ? true : undefined;
     },
     Math.max(timeoutMs, 900_000),
+  );
+}
+
+/** With --context: reach the real cluster's management and AMQP ports through kubectl port-forward. */
+async function portForward(target: Target): Promise<Broker> {
+  await waitForClusterConditions(
+    target,
+    'the RabbitmqCluster to have all replicas ready (real pods; first image pull can take minutes)',
+    ['AllReplicasReady'],
   );
   const [managementPort, amqpPort] = await freePorts(2);
   const child = spawn(
@@ -507,20 +516,10 @@ async function portForward(target: Target): Promise<Broker> {
  * because the Service's DNS name resolves only inside the cluster.
  */
 async function nodeBroker(target: Target): Promise<Broker> {
-  await waitFor(
+  await waitForClusterConditions(
+    target,
     'the RabbitmqCluster to be available (three brokers forming one cluster on the test node)',
-    () => {
-      const cluster = kubectlJson(target, [
-        '-n',
-        namespace,
-        'get',
-        'rabbitmqcluster',
-        clusterName,
-      ]) as WarrenObject;
-      const ready = conditionOf(cluster, 'AllReplicasReady')?.status === 'True';
-      return ready && conditionOf(cluster, 'ClusterAvailable')?.status === 'True' ? true : undefined;
-    },
-    Math.max(timeoutMs, 900_000),
+    ['AllReplicasReady', 'ClusterAvailable'],
   );
   const address = kubectl(target, [
     '-n',

@@ -5,7 +5,6 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { V1Secret } from '@kubernetes/client-node';
 import { rabbitmqClusterResource } from '../../../src/api/index.ts';
-import { registerClusterController } from '../../../src/cluster/reconciler.ts';
 import {
   coreResources,
   KubeClient,
@@ -13,8 +12,8 @@ import {
   type Condition,
   type KubeObject,
 } from '../../../src/runtime/index.ts';
-import { loadSettings } from '../../../src/settings.ts';
 import { apiServer, createNamespace, eventually } from '../../env/shared.ts';
+import { startClusterOperator } from './operator.ts';
 
 const name = 'ledger';
 const r = coreResources;
@@ -42,19 +41,7 @@ describe('A RabbitmqCluster whose generated Secret is deleted', () => {
   before(async () => {
     namespace = await createNamespace('cluster-lost-secrets');
     client = new KubeClient(apiServer());
-    const settings = loadSettings(
-      {
-        WATCH_NAMESPACES: namespace,
-        LEADER_ELECT: 'false',
-        METRICS_BIND_ADDRESS: '0',
-        HEALTH_PROBE_BIND_ADDRESS: '0',
-        LOG_LEVEL: 'warn',
-      },
-      [],
-    );
-    manager = new Manager({ apiServer: apiServer(), settings });
-    registerClusterController(manager, settings);
-    await manager.start();
+    manager = await startClusterOperator(apiServer(), namespace);
     await client.create(rabbitmqClusterResource, {
       apiVersion: 'warren.dev/v1alpha1',
       kind: 'RabbitmqCluster',
