@@ -64,6 +64,7 @@
   resources:
     - statefulsets
   verbs:
+    - get
     - list
     - watch
     - create
