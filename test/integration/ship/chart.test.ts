@@ -380,7 +380,11 @@ describe('Chart installed with helm install into a real API server', () => {
         ['example.com/keep', finalizer],
         "the user's finalizer is kept",
       );
-      const elsewhere = created('team-c', kind, `f-${kind.plural}`);
+      // The cluster-wide release uninstalled above leaves the policy cache as late as a new one enters it.
+      const elsewhere = await eventually(`a ${kind.kind} in team-c to get no finalizer of ours`, () => {
+        const object = created('team-c', kind, `f-${kind.plural}-${String(Date.now())}`);
+        return object.metadata.finalizers?.includes(finalizer) ? undefined : object;
+      });
       assert.deepEqual(
         elsewhere.metadata.finalizers,
         ['example.com/keep'],
