@@ -1,7 +1,11 @@
 // npm run demo: Warren on a local default, from a fresh clone to converged resources and a routed message.
 //
 //   npm run demo                    local control plane and broker (npm run testenv -- up), the operator in the
-//                                   background, config/samples applied, a status table and a proof from the broker
+//                                   background, config/samples applied, a status table and a proof from the broker.
+//                                   Where the environment has its test node, the sample cluster runs there as real
+//                                   pods (the locally built RabbitMQ image, sized for the node) and the topology
+//                                   converges on it through its client Service; only without a node does the
+//                                   environment's own broker stand in for it. The demo says which it used.
 //   npm run demo -- --context NAME  the same against an existing Kubernetes context: the sample cluster runs as real
 //                                   pods there, and the broker is reached through kubectl port-forward
 //
@@ -84,6 +88,8 @@ interface Target {
   /** Kubeconfig file the operator runs with. */
   kubeconfig: string;
   local: boolean;
+  /** The local environment's test node and the RabbitMQ image it holds, where it runs one. */
+  node?: { name: string; rabbitmqImage: string };
 }
 
 function kubectl(target: Target, args: string[], input?: string): string {
@@ -130,7 +136,11 @@ function localTarget(): Target {
   const env = { ...process.env, ...vars };
   const kubeconfig = vars.KUBECONFIG;
   if (!kubeconfig) throw new DemoError(`${join(envDir, 'env')} sets no KUBECONFIG`);
-  return { env, kubectlArgs: [], kubeconfig, local: true };
+  const node =
+    vars.WARREN_NODE_NAME && vars.WARREN_RABBITMQ_IMAGE
+      ? { name: vars.WARREN_NODE_NAME, rabbitmqImage: vars.WARREN_RABBITMQ_IMAGE }
+      : undefined;
+  return { env, kubectlArgs: [], kubeconfig, local: true, ...(node ? { node } : {}) };
 }
 
 function contextTarget(context: string): Target {
@@ -253,13 +263,20 @@ async function management(broker: Broker, method: string, path: string, body?: u
 }
 
 /**
- * Locally the sample cluster cannot run pods (no kubelet), so the local broker stands in for it: the cluster
- * carries the connection-uri annotation, and its default user (the credentials Warren generated into
- * rabbit-default-user) is created on the local broker as the pods would have booted with it.
+ * Without a test node the sample cluster cannot run pods (no kubelet), so the local broker stands in for it: the
+ * cluster carries the connection-uri annotation, and its default user (the credentials Warren generated into
+ * rabbit-default-user) is created on the local broker as the pods would have booted with it. On the test node the
+ * cluster runs the image built there, sized so that three brokers fit the node's two CPUs.
  */
 function applyCluster(target: Target, objects: WarrenObject[], managementUrl: string | undefined): void {
   const cluster = objects.find((o) => o.kind === 'RabbitmqCluster');
   if (!cluster) throw new DemoError('config/samples holds no RabbitmqCluster');
+  if (target.node) {
+    const spec = (cluster as unknown as { spec: Record<string, unknown> }).spec;
+    spec.image = target.node.rabbitmqImage;
+    spec.resources = { requests: { cpu: '100m', memory: '256Mi' }, limits: { cpu: '1', memory: '1Gi' } };
+    spec.persistence = { storage: '1Gi' };
+  }
   if (managementUrl) {
     cluster.metadata.annotations = {
       ...cluster.metadata.annotations,
@@ -429,10 +446,10 @@ async function brokerProof(target: Target, broker: Broker): Promise<string[]> {
   return brokerProofLines(queues, bindings, routed);
 }
 
-/** With --context: reach the real cluster's management and AMQP ports through kubectl port-forward. */
-async function portForward(target: Target): Promise<Broker> {
+/** Waits, up to 15 minutes (real pods pull and boot slowly), until the sample cluster has every condition True. */
+async function waitForClusterConditions(target: Target, what: string, types: string[]): Promise<void> {
   await waitFor(
-    'the RabbitmqCluster to have all replicas ready (real pods; first image pull can take minutes)',
+    what,
     () => {
       const cluster = kubectlJson(target, [
         '-n',
@@ -441,9 +458,18 @@ async function portForward(target: Target): Promise<Broker> {
         'rabbitmqcluster',
         clusterName,
       ]) as WarrenObject;
-      return conditionOf(cluster, 'AllReplicasReady')?.status === 'True' ? true : undefined;
+      return types.every((type) => conditionOf(cluster, type)?.status === 'True') ? true : undefined;
     },
     Math.max(timeoutMs, 900_000),
+  );
+}
+
+/** With --context: reach the real cluster's management and AMQP ports through kubectl port-forward. */
+async function portForward(target: Target): Promise<Broker> {
+  await waitForClusterConditions(
+    target,
+    'the RabbitmqCluster to have all replicas ready (real pods; first image pull can take minutes)',
+    ['AllReplicasReady'],
   );
   const [managementPort, amqpPort] = await freePorts(2);
   const child = spawn(
@@ -484,6 +510,62 @@ async function portForward(target: Target): Promise<Broker> {
   };
 }
 
+/**
+ * On the test node: waits until the sample cluster is available, and reaches it through its client Service's
+ * address (routed to the pods on this machine), which the operator is told with the connection-uri annotation
+ * because the Service's DNS name resolves only inside the cluster.
+ */
+async function nodeBroker(target: Target): Promise<Broker> {
+  await waitForClusterConditions(
+    target,
+    'the RabbitmqCluster to be available (three brokers forming one cluster on the test node)',
+    ['AllReplicasReady', 'ClusterAvailable'],
+  );
+  const address = kubectl(target, [
+    '-n',
+    namespace,
+    'get',
+    'service',
+    clusterName,
+    '-o',
+    'jsonpath={.spec.clusterIP}',
+  ]).trim();
+  const managementUrl = `http://${address}:15672`;
+  kubectl(target, [
+    '-n',
+    namespace,
+    'annotate',
+    'rabbitmqcluster',
+    clusterName,
+    `${connectionUriAnnotation}=${managementUrl}`,
+    '--overwrite',
+  ]);
+  const data = secretData(target, `${clusterName}-default-user`);
+  process.stdout.write(
+    `${clusterName} is available: ${
+      kubectl(target, [
+        '-n',
+        namespace,
+        'get',
+        'pods',
+        '-l',
+        `app.kubernetes.io/name=${clusterName}`,
+        '-o',
+        'name',
+      ])
+        .trim()
+        .split('\n').length
+    } broker pods on node ${target.node?.name ?? ''}, Service ${address}\n`,
+  );
+  return {
+    managementUrl,
+    amqpHost: address,
+    amqpPort: 5672,
+    adminUser: data.username ?? '',
+    adminPassword: data.password ?? '',
+  };
+}
+
 function localBroker(target: Target): Broker {
   const amqpUrlVar = new URL(target.env.RABBITMQ_AMQP_URL ?? 'amqp://127.0.0.1:5672');
   const managementUrl = target.env.RABBITMQ_MANAGEMENT_URL;
@@ -511,7 +593,17 @@ async function main(): Promise<void> {
   );
   const objects = sampleDocuments();
   let broker: Broker;
-  if (target.local) {
+  if (target.node) {
+    process.stdout.write(
+      `broker: the sample cluster itself, as real pods on the test node ${target.node.name} (${target.node.rabbitmqImage})\n`,
+    );
+    applyCluster(target, objects, undefined);
+    broker = await nodeBroker(target);
+  } else if (target.local) {
+    process.stdout.write(
+      'broker: the local RabbitMQ stands in for the sample cluster (this environment has no test node' +
+        `${target.env.WARREN_NODE_UNAVAILABLE ? `: ${target.env.WARREN_NODE_UNAVAILABLE}` : ''})\n`,
+    );
     broker = localBroker(target);
     applyCluster(target, objects, broker.managementUrl);
     await adoptDefaultUser(target, broker);
@@ -525,7 +617,7 @@ async function main(): Promise<void> {
   step('waiting until every topology object is Ready');
   const rows = await waitTopologyReady(target);
   process.stdout.write(`${readyTable(rows)}\n`);
-  if (target.local) {
+  if (target.local && !target.node) {
     process.stdout.write(
       `\nRabbitmqCluster ${clusterName}: no kubelet runs locally, so its pods are created but never start; ` +
         'its children and conditions are real:\n',
@@ -536,7 +628,13 @@ async function main(): Promise<void> {
   step('proof from the broker');
   for (const line of await brokerProof(target, broker)) process.stdout.write(`${line}\n`);
 
-  step('done');
+  step(
+    target.node
+      ? `done: the order went through the sample cluster's own brokers on the test node`
+      : target.local
+        ? 'done: the order went through the stand-in broker'
+        : 'done',
+  );
   const envHint = target.local
     ? '. .testenv/env && '
     : `kubectl config use-context ${flags.context ?? ''} && `;

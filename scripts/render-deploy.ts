@@ -2,12 +2,14 @@
 //   crds/*.yaml            → charts/warren/crds/ and config/crd/
 //   src/rbac.ts            → charts/warren/templates/_rules.tpl and config/rbac/
 //   charts/warren/values.yaml (the defaults) → config/manager/
+//   src/admission.ts       → charts/warren/templates/_admission.tpl and config/admission/
 // Called by `npm run generate`; `node scripts/render-deploy.ts --check` lists stale files and fails instead.
 import { readdir, readFile, writeFile, mkdir, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse, stringify } from 'yaml';
 import { leaderElectionRules, watchedNamespaceRules, type PolicyRule } from '../src/rbac.ts';
+import { finalizerPolicyManifests, finalizerPolicySpec } from '../src/admission.ts';
 
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -84,6 +86,25 @@ export function rulesTemplate(): string {
     '{{- end }}',
     '',
   ].join('\n');
+}
+
+/** The chart's named template holding the finalizer policy's spec; admission-policy.yaml includes it. */
+export function admissionTemplate(): string {
+  return [
+    `{{/* ${generatedNote} The policy comes from src/admission.ts. */}}`,
+    '',
+    "{{/* The MutatingAdmissionPolicy that adds Warren's finalizer to Warren objects at create. */}}",
+    '{{- define "warren.admission.finalizerPolicySpec" -}}',
+    stringify(finalizerPolicySpec(), { lineWidth: 0 }).trimEnd(),
+    '{{- end }}',
+    '',
+  ].join('\n');
+}
+
+/** config/admission/: the finalizer policy and its binding for all namespaces, as the chart renders them. */
+export function admissionManifests(appVersion: string): Record<string, string> {
+  const manifests = finalizerPolicyManifests(`${plain.name}-finalizers`, plainLabels(appVersion));
+  return withKustomization({ 'finalizer_policy.yaml': manifests });
 }
 
 function meta(name: string, labels: Record<string, string>, namespace?: string): Manifest {
@@ -288,6 +309,7 @@ export async function renderDeployFiles(root = repoRoot): Promise<Map<string, st
   const crds = await readCrds(root);
   const files = new Map<string, string>();
   files.set('charts/warren/templates/_rules.tpl', rulesTemplate());
+  files.set('charts/warren/templates/_admission.tpl', admissionTemplate());
   for (const [name, text] of Object.entries(crds)) {
     files.set(`charts/warren/crds/${name}`, text);
     files.set(`config/crd/${name}`, text);
@@ -297,13 +319,16 @@ export async function renderDeployFiles(root = repoRoot): Promise<Map<string, st
     files.set(`config/rbac/${name}`, text);
   for (const [name, text] of Object.entries(managerManifests(values, appVersion)))
     files.set(`config/manager/${name}`, text);
+  for (const [name, text] of Object.entries(admissionManifests(appVersion)))
+    files.set(`config/admission/${name}`, text);
   files.set(
     'config/default/kustomization.yaml',
     yamlDocs([
       {
         apiVersion: 'kustomize.config.k8s.io/v1beta1',
         kind: 'Kustomization',
-        resources: ['../crd', '../rbac', '../manager'],
+        // ../admission needs Kubernetes 1.36 (MutatingAdmissionPolicy v1); drop it on older clusters.
+        resources: ['../crd', '../rbac', '../manager', '../admission'],
       },
     ]),
   );
@@ -311,7 +336,14 @@ export async function renderDeployFiles(root = repoRoot): Promise<Map<string, st
 }
 
 /** Directories whose every file is rendered here, so a file no longer rendered is stale too. */
-const ownedDirs = ['charts/warren/crds', 'config/crd', 'config/rbac', 'config/manager', 'config/default'];
+const ownedDirs = [
+  'charts/warren/crds',
+  'config/crd',
+  'config/rbac',
+  'config/manager',
+  'config/admission',
+  'config/default',
+];
 
 async function listFiles(root: string, dir: string): Promise<string[]> {
   const names = await readdir(join(root, dir)).catch(() => []);

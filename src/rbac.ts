@@ -51,9 +51,11 @@ export const watchedNamespaceRules: readonly PolicyRule[] = [
     verbs: ['list', 'watch', 'create', 'patch'],
   },
   {
+    // Server-side applied and watched like the other children; read afresh (get) before a lost cookie or
+    // default-user Secret is refused, because the cache may lag and that decision is about the brokers' data.
     apiGroups: ['apps'],
     resources: ['statefulsets'],
-    verbs: ['list', 'watch', 'create', 'patch'],
+    verbs: ['get', 'list', 'watch', 'create', 'patch'],
   },
   {
     // The peer-discovery Role and RoleBinding of each cluster.

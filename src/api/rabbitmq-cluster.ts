@@ -296,15 +296,36 @@ export const rabbitmqClusterSpecSchema = z
       })
       .optional()
       .describe('Escape hatch: changes merged over the objects Warren generates. Prefer the typed fields.'),
-    skipPostDeploySteps: z
-      .boolean()
-      .default(false)
-      .describe('When false (default), queue leaders are rebalanced across nodes after a rolling update.'),
-    autoEnableAllFeatureFlags: z
-      .boolean()
+    // Upstream runs these steps inside a pod (rabbitmq-queues rebalance all, rabbitmqctl enable_feature_flag all)
+    // after a rolling update. Warren runs neither yet, so it says so at admission instead of accepting a field
+    // that would do nothing. skipPostDeploySteps is checked by CEL only: a cluster stored with the old default
+    // (false) stays readable, and CRD validation ratcheting lets it be updated while this field is left alone.
+    skipPostDeploySteps: withRules(z.boolean(), [
+      {
+        rule: 'self',
+        message:
+          'skipPostDeploySteps: false is not supported: Warren does not rebalance queue leaders after a rolling ' +
+          'update. Leave the field out (or set true) and run "rabbitmq-queues rebalance all" in a broker pod when needed.',
+      },
+    ])
+      .default(true)
+      .describe(
+        'Warren runs no post-deploy steps: queue leaders are not rebalanced after a rolling update (run ' +
+          '"rabbitmq-queues rebalance all" yourself). Only true (the default) is accepted.',
+      ),
+    autoEnableAllFeatureFlags: withRules(z.boolean(), [
+      {
+        rule: '!self',
+        message:
+          'autoEnableAllFeatureFlags: true is not supported: Warren does not enable feature flags. After every ' +
+          'node runs the new version, run "rabbitmqctl enable_feature_flag all" in a broker pod.',
+        check: (enabled) => !enabled,
+      },
+    ])
       .default(false)
       .describe(
-        'Whether to enable every stable feature flag once all nodes run the same version. Defaults to false.',
+        'Warren does not enable feature flags after an upgrade: run "rabbitmqctl enable_feature_flag all" once ' +
+          'every node runs the new version. Only false (the default) is accepted.',
       ),
     terminationGracePeriodSeconds: z
       .int()

@@ -1,7 +1,14 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { V1PersistentVolumeClaim, V1StatefulSet } from '@kubernetes/client-node';
-import { checkReplicas, clusterConditions, isPaused, planStorage, statusReferences } from './plan.ts';
+import {
+  checkReplicas,
+  clusterConditions,
+  isPaused,
+  planStorage,
+  regenerationRefusal,
+  statusReferences,
+} from './plan.ts';
 import { aCluster } from './resources/fixture.ts';
 
 function liveStatefulSet(replicas: number, storage?: string, readyReplicas = 0): V1StatefulSet {
@@ -161,5 +168,36 @@ describe('Status references', () => {
       },
       binding: { name: 'orders-default-user' },
     });
+  });
+});
+
+describe('A generated Secret that went missing', () => {
+  it('is generated for a cluster with no StatefulSet and no PVC yet', () => {
+    assert.equal(regenerationRefusal('erlang-cookie', 'orders-erlang-cookie', { claims: [] }), undefined);
+    assert.equal(regenerationRefusal('default-user', 'orders-default-user', { claims: [] }), undefined);
+  });
+
+  it('is refused once a StatefulSet exists, saying how to restore it or start afresh', () => {
+    const refusal = regenerationRefusal('erlang-cookie', 'orders-erlang-cookie', {
+      statefulSet: 'orders-server',
+      claims: [],
+    });
+    assert.equal(refusal?.reason, 'ErlangCookieSecretMissing');
+    assert.equal(
+      refusal.message,
+      'Secret "orders-erlang-cookie" is missing, but the cluster already has StatefulSet "orders-server": ' +
+        'a new Erlang cookie would keep restarted nodes from rejoining the others, so it is not generated again. ' +
+        'Restore the Secret from a backup, or, to start afresh, delete StatefulSet "orders-server".',
+    );
+  });
+
+  it('is refused when only volumes are left, naming them', () => {
+    const refusal = regenerationRefusal('default-user', 'orders-default-user', {
+      claims: ['persistence-orders-server-0', 'persistence-orders-server-1'],
+    });
+    assert.equal(refusal?.reason, 'DefaultUserSecretMissing');
+    assert.match(refusal.message, /PVCs "persistence-orders-server-0", "persistence-orders-server-1"/);
+    assert.match(refusal.message, /Restore the Secret from a backup/);
+    assert.match(refusal.message, /delete the PVCs \(this deletes the brokers' data\)/);
   });
 });

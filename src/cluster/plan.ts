@@ -47,6 +47,51 @@ export function checkReplicas(
   };
 }
 
+/** What of a cluster's past survives: a StatefulSet and PVCs hold nodes that know its cookie and default user. */
+export interface ClusterHistory {
+  /** The StatefulSet's name when it exists. */
+  statefulSet?: string;
+  /** Names of the cluster's PVCs. */
+  claims: string[];
+}
+
+export type GeneratedSecretKind = 'erlang-cookie' | 'default-user';
+
+/**
+ * A generated Secret that exists nowhere is generated afresh only for a cluster with no past. Once a
+ * StatefulSet or a PVC exists, the nodes (and their volumes) hold the old values: a new Erlang cookie splits
+ * the cluster as nodes restart, and a new default user matches no user in the brokers' database, so every
+ * topology object then gets 401. Refused, with what a person can do about it.
+ */
+export function regenerationRefusal(
+  kind: GeneratedSecretKind,
+  secretName: string,
+  history: ClusterHistory,
+): Refusal | undefined {
+  const { statefulSet, claims } = history;
+  if (statefulSet === undefined && claims.length === 0) return undefined;
+  const what =
+    kind === 'erlang-cookie'
+      ? 'a new Erlang cookie would keep restarted nodes from rejoining the others'
+      : "a new default user would not match the user in the brokers' database, and Warren could no longer manage them";
+  const found = [
+    ...(statefulSet === undefined ? [] : [`StatefulSet "${statefulSet}"`]),
+    ...(claims.length === 0
+      ? []
+      : [`PVC${claims.length > 1 ? 's' : ''} ${claims.map((c) => `"${c}"`).join(', ')}`]),
+  ].join(' and ');
+  const afresh = [
+    ...(statefulSet === undefined ? [] : [`StatefulSet "${statefulSet}"`]),
+    ...(claims.length === 0 ? [] : [`the PVCs (this deletes the brokers' data)`]),
+  ].join(' and ');
+  return {
+    reason: kind === 'erlang-cookie' ? 'ErlangCookieSecretMissing' : 'DefaultUserSecretMissing',
+    message:
+      `Secret "${secretName}" is missing, but the cluster already has ${found}: ${what}, so it is not ` +
+      `generated again. Restore the Secret from a backup, or, to start afresh, delete ${afresh}.`,
+  };
+}
+
 export interface StoragePlan {
   /** PVCs to grow to the spec size, by name. */
   grow: { name: string; from: string; to: string }[];

@@ -4,7 +4,9 @@
 //
 // Generated values (Erlang cookie, default user) are created once and only read back afterwards: the cache is
 // asked first, then the API server, and only an object that exists nowhere is generated, with a create (not an
-// apply), so two racing passes cannot overwrite each other's credentials.
+// apply), so two racing passes cannot overwrite each other's credentials. Once the cluster has a StatefulSet or
+// PVCs, a missing one is not generated again: the pass stops with a condition and a Warning Event that say
+// how to restore it (plan.ts, regenerationRefusal).
 import type { V1PersistentVolumeClaim, V1Pod, V1Secret, V1StatefulSet } from '@kubernetes/client-node';
 import { parseRabbitmqCluster, rabbitmqClusterResource, watchedLabel } from '../api/index.ts';
 import {
@@ -31,13 +33,17 @@ import {
   clusterConditions,
   isPaused,
   planStorage,
+  regenerationRefusal,
   statusReferences,
+  type ClusterHistory,
+  type GeneratedSecretKind,
   type Refusal,
 } from './plan.ts';
 import { configHash, pluginsConfigMap, serverConfigMap, validateConfiguration } from './resources/config.ts';
 import type { TlsMount } from './resources/features.ts';
 import { childMeta, childNames, identity, nameLabel, partOfLabel } from './resources/meta.ts';
 import { podDisruptionBudget } from './resources/pdb.ts';
+import { parseQuantity } from './resources/quantity.ts';
 import { peerDiscoveryRole, peerDiscoveryRoleBinding, serviceAccount } from './resources/rbac.ts';
 import {
   defaultUserSecret,
@@ -83,16 +89,23 @@ function asKube(obj: object): KubeObject {
   return obj as KubeObject;
 }
 
-/** Reads a generated Secret from the cache, else from the API server; creates it only when it exists nowhere. */
+/**
+ * Reads a generated Secret from the cache, else from the API server; creates it only when it exists nowhere
+ * and the cluster has no StatefulSet or PVC yet (else the refusal, with nothing written).
+ */
 async function ensureGeneratedSecret(
   options: ClusterControllerOptions,
+  cluster: RabbitmqCluster,
+  kind: GeneratedSecretKind,
   key: ObjectKey,
   build: () => V1Secret,
-): Promise<V1Secret> {
+): Promise<V1Secret | Refusal> {
   const cached = options.caches.secrets.get(key) as V1Secret | undefined;
   if (cached) return cached;
   const live = await options.client.get<Raw>(resources.secret, key);
   if (live) return live as V1Secret;
+  const refusal = regenerationRefusal(kind, key.name, await readHistory(options, cluster));
+  if (refusal) return refusal;
   try {
     return (await options.client.create(resources.secret, asKube(build()))) as V1Secret;
   } catch (err) {
@@ -101,6 +114,28 @@ async function ensureGeneratedSecret(
     if (!existing) throw err;
     return existing as V1Secret;
   }
+}
+
+/** The StatefulSet and PVCs, read from the API server: the cache may lag, and this decides about data. */
+async function readHistory(
+  options: ClusterControllerOptions,
+  cluster: RabbitmqCluster,
+): Promise<ClusterHistory> {
+  const { namespace } = identity(cluster);
+  const name = childNames(cluster).statefulSet;
+  const live = await options.client.get<Raw>(resources.statefulSet, { namespace, name });
+  const claims = (await listClaims(options.client, cluster)).map((claim) => claim.metadata?.name ?? '');
+  return { ...(live ? { statefulSet: name } : {}), claims };
+}
+
+/**
+ * How soon a pass refused for a missing Secret looks again: a Secret restored from a backup may lack the labels
+ * and owner reference whose change would wake the cluster at once.
+ */
+const missingSecretRecheckMs = 30_000;
+
+function isRefusal(value: V1Secret | Refusal): value is Refusal {
+  return 'reason' in value && typeof value.reason === 'string';
 }
 
 async function readTlsSecrets(client: KubeClient, cluster: RabbitmqCluster): Promise<ExistingTlsSecrets> {
@@ -145,6 +180,37 @@ async function skipPreStopChecks(client: KubeClient, { namespace, name }: Object
   }
 }
 
+/**
+ * On deletion, when the volumes outlive the cluster (the default): the default-user and Erlang-cookie Secrets lose
+ * their owner reference, so garbage collection leaves them beside the volumes. RabbitMQ creates the default user only
+ * on an empty database: a cluster created again with the same name runs on the kept data and must find the
+ * credentials stored in it, not freshly generated ones that no broker accepts. The next pass of such a cluster
+ * adopts the default-user Secret again (it is re-applied with the new owner).
+ */
+async function keepCredentialsWithVolumes(client: KubeClient, raw: Raw): Promise<void> {
+  // Read from the raw object: deletion must not depend on a spec that parses.
+  const persistence = (raw.spec as { persistence?: Record<string, unknown> } | undefined)?.persistence;
+  const retention = persistence?.persistentVolumeClaimRetentionPolicy as
+    { whenDeleted?: unknown } | undefined;
+  if (retention?.whenDeleted === 'Delete') return;
+  const storage = persistence?.storage;
+  if ((typeof storage === 'string' || typeof storage === 'number') && parseQuantity(storage) === 0) return;
+  const { namespace = '', name = '', uid } = raw.metadata;
+  for (const secret of [`${name}-default-user`, `${name}-erlang-cookie`]) {
+    const live = await client.get<Raw>(resources.secret, { namespace, name: secret });
+    const owners = live?.metadata.ownerReferences ?? [];
+    if (!owners.some((owner) => owner.uid === uid)) continue;
+    await client.jsonPatch(resources.secret, { namespace, name: secret }, [
+      { op: 'test', path: '/metadata/ownerReferences', value: owners },
+      {
+        op: 'replace',
+        path: '/metadata/ownerReferences',
+        value: owners.filter((owner) => owner.uid !== uid),
+      },
+    ]);
+  }
+}
+
 interface PassOutcome {
   failure?: Refusal;
   requeueAfterMs?: number;
@@ -180,9 +246,17 @@ async function applyChildren(
   options.certificateExpiry?.record(identity(cluster), certificateExpirySamples(cluster, tlsPlan));
   const tls: TlsMount | undefined = tlsPlan.mount;
 
-  const cookie = await ensureGeneratedSecret(options, { namespace, name: names.erlangCookie }, () =>
-    erlangCookieSecret(cluster, generateErlangCookie()),
+  const cookie = await ensureGeneratedSecret(
+    options,
+    cluster,
+    'erlang-cookie',
+    { namespace, name: names.erlangCookie },
+    () => erlangCookieSecret(cluster, generateErlangCookie()),
   );
+  if (isRefusal(cookie)) {
+    options.events.warning(raw, cookie.reason, cookie.message);
+    return { failure: cookie, requeueAfterMs: missingSecretRecheckMs };
+  }
   if (!secretValue(cookie, '.erlang.cookie')) {
     return {
       failure: {
@@ -194,9 +268,17 @@ async function applyChildren(
 
   const externalDefaultUser = cluster.spec.secretBackend?.externalSecret?.name;
   if (!externalDefaultUser) {
-    const existing = await ensureGeneratedSecret(options, { namespace, name: names.defaultUser }, () =>
-      defaultUserSecret(cluster, generateDefaultUser(cluster), tls),
+    const existing = await ensureGeneratedSecret(
+      options,
+      cluster,
+      'default-user',
+      { namespace, name: names.defaultUser },
+      () => defaultUserSecret(cluster, generateDefaultUser(cluster), tls),
     );
+    if (isRefusal(existing)) {
+      options.events.warning(raw, existing.reason, existing.message);
+      return { failure: existing, requeueAfterMs: missingSecretRecheckMs };
+    }
     const username = secretValue(existing, 'username');
     const password = secretValue(existing, 'password');
     if (!username || !password) {
@@ -318,8 +400,15 @@ export async function reconcileCluster(
   const now = options.now?.() ?? new Date();
   // Deletion reads nothing but the name: a spec that no longer parses (a CRD older or newer than the operator)
   // must not keep the cluster Terminating.
-  const finalizer = await handleFinalizer(options.client, clusterResource, raw, clusterFinalizer, () =>
-    skipPreStopChecks(options.client, key),
+  const finalizer = await handleFinalizer(
+    options.client,
+    clusterResource,
+    raw,
+    clusterFinalizer,
+    async () => {
+      await skipPreStopChecks(options.client, key);
+      await keepCredentialsWithVolumes(options.client, raw);
+    },
   );
   if (finalizer.deleting) {
     options.certificateExpiry?.forget(key);

@@ -1,5 +1,6 @@
 // Status conditions in the metav1.Condition shape. lastTransitionTime moves only when the status flips,
 // so `kubectl get` shows how long something has been true or false, not when the operator last looked.
+import { redactText } from './logger.ts';
 
 export type ConditionStatus = 'True' | 'False' | 'Unknown';
 
@@ -53,7 +54,8 @@ export function setCondition(
     type: input.type,
     status: input.status,
     reason: input.reason,
-    message: withinLimit(input.message),
+    // Redacted as Events and logs are: a message may quote input that holds a credential (a config line).
+    message: withinLimit(redactText(input.message)),
     lastTransitionTime:
       previous && previous.status === input.status ? previous.lastTransitionTime : conditionTime(now),
     ...(observedGeneration !== undefined ? { observedGeneration } : {}),

@@ -9,6 +9,7 @@ import type { Readable } from 'node:stream';
 import { Agent } from 'undici';
 import type { Dispatcher } from 'undici';
 import type { ApiServerAccess } from './api-server.ts';
+import type { WriteFence } from './fence.ts';
 import { apiVersionOf, resourcePath } from './resource.ts';
 import type { KubeObject, ObjectKey, ResourceRef } from './resource.ts';
 
@@ -112,11 +113,13 @@ export class KubeClient {
   private readonly observe: RequestObserver | undefined;
   private transport: Transport = { agent: undefined, fingerprint: '', closed: false };
   private bound: AbortSignal | undefined;
+  private fence: WriteFence | undefined;
 
-  constructor(access: ApiServerAccess, options: { observe?: RequestObserver } = {}) {
+  constructor(access: ApiServerAccess, options: { observe?: RequestObserver; fence?: WriteFence } = {}) {
     this.access = access;
     this.server = new URL(access.server);
     this.observe = options.observe;
+    this.fence = options.fence;
   }
 
   /**
@@ -124,9 +127,25 @@ export class KubeClient {
    * `client.withSignal(ctx.signal)` to everything it calls, so that an abort stops all of its requests.
    */
   withSignal(signal: AbortSignal): KubeClient {
-    const view = new KubeClient(this.access, { observe: this.observe });
-    view.transport = this.transport;
+    const view = this.view();
     view.bound = this.bound ? AbortSignal.any([this.bound, signal]) : signal;
+    return view;
+  }
+
+  /**
+   * This client with every write (any method but GET) passing `fence` first, sharing its connections: a write
+   * the fence refuses is never sent, and the fence's error is thrown as it is.
+   */
+  withFence(fence: WriteFence): KubeClient {
+    const view = this.view();
+    view.fence = fence;
+    return view;
+  }
+
+  private view(): KubeClient {
+    const view = new KubeClient(this.access, { observe: this.observe, fence: this.fence });
+    view.transport = this.transport;
+    view.bound = this.bound;
     return view;
   }
 
@@ -291,6 +310,10 @@ export class KubeClient {
     path: string,
     options: RequestOptionsOf,
   ): Promise<Dispatcher.ResponseData> {
+    // The fence is passed first, before anything asynchronous lets a starved process's timers run, and again
+    // just before the dispatch below.
+    const write = method !== 'GET';
+    if (write) this.fence?.assertValid();
     // Credentials are read on every request: service account tokens and exec plugins rotate them.
     const tls: RequestOptions = {};
     await this.access.applyToHTTPSOptions(tls);
@@ -316,6 +339,9 @@ export class KubeClient {
     }
     const search = query.size > 0 ? `?${query.toString()}` : '';
     const host = this.server.host;
+    // Checked last, with nothing asynchronous between it and the dispatch below: a process starved after an
+    // earlier check must not send a write once its leadership may have run out.
+    if (write) this.fence?.assertValid();
     try {
       // Checked after the await above: an abort meanwhile must not let the request go out.
       for (const signal of caller) signal.throwIfAborted();

@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe, it, mock } from 'node:test';
 import type { Dispatcher } from 'undici';
 import { ApiError, KubeClient } from './kube-client.ts';
 import type { RequestOptionsOf } from './kube-client.ts';
+import { LeadershipLostError } from './fence.ts';
 import { LeaderElector, canAcquire, microTime } from './leader-election.ts';
 import type { Lease } from './leader-election.ts';
 import { createLogger } from './logger.ts';
@@ -88,6 +89,18 @@ class FakeLeases extends KubeClient {
 
 const timings = { leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 };
 
+/**
+ * The elector's monotonic clock: the mocked Date.now() plus `starved`, time that passed while no timer could
+ * fire (a process descheduled or an event loop blocked). `starve(ms)` moves it on without running a timer.
+ */
+const monotonic = {
+  starved: 0,
+  now: () => Date.now() + monotonic.starved,
+  starve(ms: number) {
+    this.starved += ms;
+  },
+};
+
 function elector(client: FakeLeases, events: string[]) {
   return new LeaderElector({
     client,
@@ -95,6 +108,7 @@ function elector(client: FakeLeases, events: string[]) {
     name: 'warren',
     identity: 'me',
     ...timings,
+    clock: monotonic.now,
     logger: createLogger({ level: 'silent' }),
     onStartedLeading: () => events.push(`leading at ${Date.now()}`),
     onStoppedLeading: () => events.push(`lost at ${Date.now()}`),
@@ -139,7 +153,10 @@ describe('Leader election timings', () => {
 });
 
 describe('Leader lease renewal on a fake clock', () => {
-  beforeEach(() => mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 1_000_000 }));
+  beforeEach(() => {
+    mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 1_000_000 });
+    monotonic.starved = 0;
+  });
   afterEach(() => mock.timers.reset());
 
   it('renews every retry period, each attempt bounded by the renew deadline', async () => {
@@ -257,5 +274,143 @@ describe('Leader lease renewal on a fake clock', () => {
     assert.equal(client.lease?.spec?.holderIdentity, undefined);
     assert.equal(client.lease?.spec?.leaseDurationSeconds, 1);
     assert.deepEqual(events, ['leading at 1000000'], 'a release is not a loss');
+  });
+});
+
+describe('The write fence on a fake clock', () => {
+  beforeEach(() => {
+    mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 1_000_000 });
+    monotonic.starved = 0;
+  });
+  afterEach(() => mock.timers.reset());
+
+  const refused = (e: LeaderElector) => {
+    try {
+      e.assertValid();
+      return undefined;
+    } catch (err) {
+      assert.ok(err instanceof LeadershipLostError, String(err));
+      return err.message;
+    }
+  };
+
+  it('refuses every write before the Lease is won', async () => {
+    const client = new FakeLeases();
+    // Someone else holds it and keeps it fresh.
+    client.lease = {
+      metadata: { name: 'warren', namespace: 'ns', resourceVersion: '1' },
+      spec: { holderIdentity: 'other', leaseDurationSeconds: 15, renewTime: microTime(new Date()) },
+    };
+    const events: string[] = [];
+    const e = elector(client, events);
+    e.start();
+    await advance(1_000);
+    assert.match(refused(e) ?? '', /does not hold the leader Lease/);
+    assert.deepEqual(events, [], 'a standby loses nothing');
+    await e.release();
+  });
+
+  it('lets writes through while the last renew was sent less than the renew deadline ago', async () => {
+    const client = new FakeLeases();
+    const events: string[] = [];
+    const e = elector(client, events);
+    e.start();
+    await advance(100);
+    for (let i = 0; i < 20; i++) {
+      assert.equal(refused(e), undefined);
+      await advance(1_000);
+    }
+    assert.deepEqual(events, ['leading at 1000000']);
+    await e.release();
+  });
+
+  it('refuses a write in a process that was starved past the renew deadline, and that refusal is the loss', async () => {
+    const client = new FakeLeases();
+    const events: string[] = [];
+    const e = elector(client, events);
+    e.start();
+    await advance(2_100);
+    const lastRenewSent = client.requests.at(-1)!.at;
+    const renewsBefore = client.writes();
+    // 18.3 s pass with no timer firing: the renew loop never got to run.
+    monotonic.starve(18_300);
+    const message = refused(e);
+    assert.match(message ?? '', /last renewed 18\d{3} ms ago, past the renew deadline of 10000 ms/);
+    assert.equal(events.length, 2, 'the loss is reported at once, by the write that found it');
+    assert.equal(events[1], `lost at ${lastRenewSent + 100}`);
+    assert.equal(e.isLeader, false);
+    // The renew loop wakes up afterwards: it writes nothing more, and the fence stays shut.
+    await advance(5_000);
+    assert.equal(client.writes(), renewsBefore, 'no renew after the loss');
+    assert.match(refused(e) ?? '', /lost the leader Lease/);
+    assert.equal(events.length, 2, 'reported once');
+    await e.release();
+    assert.equal(client.writes(), renewsBefore, 'a lost Lease is not released');
+  });
+
+  it('closes at the renew deadline counted from when the renew was sent, not answered', async () => {
+    const client = new FakeLeases();
+    const events: string[] = [];
+    const e = elector(client, events);
+    e.start();
+    await advance(2_100);
+    // Renews now take 4 s to be answered.
+    const answer = client.request.bind(client);
+    const sentAt: number[] = [];
+    client.request = <T>(method: Dispatcher.HttpMethod, path: string, options?: RequestOptionsOf) => {
+      sentAt.push(Date.now());
+      return new Promise<T>((resolve, reject) =>
+        setTimeout(() => void answer<T>(method, path, options).then(resolve, reject), 4_000),
+      );
+    };
+    await advance(2_000); // the renew at 4 s is sent
+    const [sent] = sentAt;
+    assert.ok(sent !== undefined);
+    await advance(4_100); // and answered at 8 s
+    assert.equal(e.isLeader, true);
+    // No timer runs from here on: only what the last success claimed is left.
+    const left = sent + timings.renewDeadlineMs - Date.now();
+    monotonic.starve(left - 1);
+    assert.equal(refused(e), undefined, 'open 1 ms before the deadline');
+    monotonic.starve(1);
+    assert.match(refused(e) ?? '', /past the renew deadline/, 'shut at the deadline');
+    await e.release();
+  });
+
+  it('ignores a renew answered after a write found the deadline passed', async () => {
+    const client = new FakeLeases();
+    const events: string[] = [];
+    const e = elector(client, events);
+    e.start();
+    await advance(2_100);
+    // The next renew is held unanswered, then the process starves past the deadline and a write comes first.
+    let release: () => void = () => undefined;
+    const answer = client.request.bind(client);
+    client.request = <T>(method: Dispatcher.HttpMethod, path: string, options?: RequestOptionsOf) =>
+      new Promise<T>((resolve, reject) => {
+        release = () => void answer<T>(method, path, options).then(resolve, reject);
+      });
+    await advance(2_000);
+    monotonic.starve(12_000);
+    assert.ok(refused(e));
+    release();
+    await advance(100);
+    assert.equal(e.isLeader, false);
+    assert.match(refused(e) ?? '', /lost the leader Lease/);
+    assert.equal(events.filter((line) => line.startsWith('lost')).length, 1);
+  });
+
+  it('does not release a Lease whose time ran out while it shut down', async () => {
+    const client = new FakeLeases();
+    const events: string[] = [];
+    const e = elector(client, events);
+    e.start();
+    await advance(2_100);
+    monotonic.starve(11_000);
+    const before = client.writes();
+    await e.release();
+    assert.equal(client.writes(), before, 'nothing written');
+    assert.equal(client.lease?.spec?.holderIdentity, 'me');
+    assert.equal(events.filter((line) => line.startsWith('lost')).length, 1, 'reported as a loss');
   });
 });

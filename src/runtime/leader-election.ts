@@ -3,11 +3,18 @@
 //   lease duration, measured on this process's clock from when the record last changed (no clock skew);
 // - the leader renews every retry period; each renewal retries every retry period until the renew deadline,
 //   and every attempt is cut off when the deadline passes, so a hung request cannot hold it up. Leadership is
-//   lost at most renew deadline + retry period after the last successful renew was sent, before the lease
-//   duration after which a standby may take over (renew deadline + retry period < lease duration);
+//   lost at the renew deadline after the last successful renew was sent, before the lease duration after which
+//   a standby may take over;
+// - fencing: a timer cannot fire in a starved process (a leader descheduled for 18 s notices its loss only when
+//   it runs again, maybe after a standby took over). So every write the operator makes first calls
+//   assertValid(), which compares a monotonic clock with the renew deadline itself: a write attempted after it
+//   is refused, and the refusal is the loss. What remains is a write checked in time but delivered late; the
+//   lease duration's margin over the renew deadline (5 s by default) covers that, as in client-go;
 // - every write carries the resourceVersion it read, so two candidates can never both win;
 // - release() (on shutdown) empties the holder and shortens the lease to 1 s so a standby takes over at once;
 //   a lost Lease is never released: it may be someone else's by then.
+import { LeadershipLostError } from './fence.ts';
+import type { WriteFence } from './fence.ts';
 import { isConflict, isNotFound } from './kube-client.ts';
 import type { CallOptions, KubeClient } from './kube-client.ts';
 import type { Logger } from './logger.ts';
@@ -37,6 +44,8 @@ export interface LeaderElectionOptions {
   retryPeriodMs: number;
   logger: Logger;
   metrics?: RuntimeMetrics;
+  /** Milliseconds on a monotonic clock (default performance.now()); tests pass a fake one. */
+  clock?: () => number;
   onStartedLeading(): void;
   /** Called once when leadership is lost (not after release()). */
   onStoppedLeading(): void;
@@ -80,8 +89,9 @@ export function canAcquire(
   return observedAtMs + durationMs <= nowMs;
 }
 
-export class LeaderElector {
+export class LeaderElector implements WriteFence {
   private readonly o: LeaderElectionOptions;
+  private readonly now: () => number;
   private readonly log: Logger;
   private observed: { key: string; at: number } | undefined;
   private lease: Lease | undefined;
@@ -89,8 +99,13 @@ export class LeaderElector {
   private loop: Promise<void> | undefined;
   private readonly abort = new AbortController();
   private wake: (() => void) | undefined;
-  /** When the last successful write of the Lease was sent: the claim it made runs from then, not from the answer. */
+  /**
+   * When the last successful write of the Lease was sent, on the monotonic clock: the claim it made runs from
+   * then, not from the answer.
+   */
   private renewedAt = 0;
+  /** Set once leadership is lost, by the renew loop or by a write past the deadline; never cleared. */
+  private lostAt: number | undefined;
 
   constructor(options: LeaderElectionOptions) {
     if (options.renewDeadlineMs <= 1.2 * options.retryPeriodMs) {
@@ -103,6 +118,7 @@ export class LeaderElector {
       );
     }
     this.o = options;
+    this.now = options.clock ?? (() => performance.now());
     this.log = options.logger.child({
       lease: `${options.namespace}/${options.name}`,
       identity: options.identity,
@@ -123,13 +139,40 @@ export class LeaderElector {
    */
   seen(lease: Lease): void {
     if (this.leading) return;
-    this.observe(lease, Date.now());
+    this.observe(lease, this.now());
     this.lease = lease;
     if (!lease.spec?.holderIdentity) this.nudge();
   }
 
   get isLeader(): boolean {
     return this.leading;
+  }
+
+  /** Until when (monotonic clock) the Lease's last renewal lets this process write. */
+  private validUntil(): number {
+    return this.renewedAt + this.o.renewDeadlineMs;
+  }
+
+  /**
+   * The fence every write passes: returns if this process leads and its renew deadline has not passed since the
+   * last successful renew was sent; otherwise throws LeadershipLostError. Finding the deadline passed here (the
+   * renew loop did not get to run: a starved process) is the loss itself: reported at once, as the renew loop
+   * would, and final even if a late renew then succeeds.
+   */
+  assertValid(): void {
+    if (this.lostAt !== undefined) {
+      throw new LeadershipLostError('write refused: this process lost the leader Lease');
+    }
+    if (!this.leading) {
+      throw new LeadershipLostError('write refused: this process does not hold the leader Lease');
+    }
+    const now = this.now();
+    if (now < this.validUntil()) return;
+    this.lose(now, 'a write found the renew deadline passed since the last successful renew');
+    throw new LeadershipLostError(
+      `write refused: the leader Lease was last renewed ${Math.round(now - this.renewedAt)} ms ago, ` +
+        `past the renew deadline of ${this.o.renewDeadlineMs} ms`,
+    );
   }
 
   start(): void {
@@ -146,6 +189,11 @@ export class LeaderElector {
     this.abort.abort();
     await this.loop;
     if (!this.leading || !this.lease) return;
+    // A Lease whose time is spent may be someone else's by now: it is lost, not released.
+    if (this.now() >= this.validUntil()) {
+      this.lose(this.now(), 'the renew deadline passed before the Lease could be released');
+      return;
+    }
     this.leading = false;
     this.o.metrics?.leaderStatus.set({ name: this.o.name }, 0);
     const now = microTime(new Date());
@@ -176,7 +224,7 @@ export class LeaderElector {
     // Campaign: retry each retry period, at the holder's expiry, or when the Lease watch says it was released.
     // An attempt gets a renew deadline: a Lease won by a write that took longer would leave no time to renew.
     while (!signal.aborted) {
-      const sent = Date.now();
+      const sent = this.now();
       if (await this.attempt(signal, sent + this.o.renewDeadlineMs)) {
         this.renewedAt = sent;
         break;
@@ -191,40 +239,52 @@ export class LeaderElector {
     this.log.info('became leader');
     this.o.onStartedLeading();
 
-    // Renew every retry period; release() aborts the wait or the renewal in flight.
+    // Renew every retry period; release() aborts the wait or the renewal in flight, and so does a loss found by
+    // a write (lose() aborts the same signal).
     while (!signal.aborted) {
       if (!(await delay(this.o.retryPeriodMs, signal))) return;
       if (await this.renew(signal)) continue;
       // Checked afresh: renew() returns false when release() aborted it too.
       if (isAborted(signal)) return;
-      this.leading = false;
-      this.o.metrics?.leaderStatus.set({ name: this.o.name }, 0);
-      this.log.error(
-        { renewDeadlineMs: this.o.renewDeadlineMs, sinceRenewMs: Date.now() - this.renewedAt },
-        'lost the leader lease: it could not be renewed within the renew deadline',
-      );
-      this.o.onStoppedLeading();
+      this.lose(this.now(), 'it could not be renewed within the renew deadline');
       return;
     }
   }
 
+  /** Leadership is over for good: no more writes, no more renews, no release; onStoppedLeading once. */
+  private lose(now: number, why: string): void {
+    if (this.lostAt !== undefined) return;
+    this.lostAt = now;
+    this.leading = false;
+    this.abort.abort();
+    this.o.metrics?.leaderStatus.set({ name: this.o.name }, 0);
+    this.log.error(
+      { renewDeadlineMs: this.o.renewDeadlineMs, sinceRenewMs: Math.round(now - this.renewedAt) },
+      `lost the leader lease: ${why}`,
+    );
+    this.o.onStoppedLeading();
+  }
+
   /**
    * One renewal: attempts on the retry period until one succeeds, or until the renew deadline has passed since
-   * the retry period after the last successful renew. Counting from when that renew was sent (not answered)
-   * keeps the loss ahead of the lease duration a standby counts even when renews are slow. An attempt gets at
-   * most half the renew deadline, so one stuck on a dead connection leaves time for another on a fresh one.
+   * the last successful renew was sent, the moment the fence closes too. Counting from when that renew was sent
+   * (not answered) keeps the loss ahead of the lease duration a standby counts even when renews are slow. An
+   * attempt gets at most half the renew deadline, so one stuck on a dead connection leaves time for another on
+   * a fresh one.
    */
   private async renew(signal: AbortSignal): Promise<boolean> {
-    const deadline = this.renewedAt + this.o.retryPeriodMs + this.o.renewDeadlineMs;
+    const deadline = this.validUntil();
     while (!signal.aborted) {
-      const sent = Date.now();
+      const sent = this.now();
       if (sent >= deadline) return false;
       if (await this.attempt(signal, Math.min(deadline, sent + this.o.renewDeadlineMs / 2))) {
+        // A renew answered after the fence closed (a write found the deadline passed meanwhile) changes nothing.
+        if (this.lostAt !== undefined) return false;
         this.renewedAt = sent;
         return true;
       }
       // The next attempt a retry period after this one began, or at once if this one took longer.
-      const pause = Math.min(sent + this.o.retryPeriodMs, deadline) - Date.now();
+      const pause = Math.min(sent + this.o.retryPeriodMs, deadline) - this.now();
       if (pause > 0 && !(await delay(pause, signal))) return false;
     }
     return false;
@@ -235,7 +295,8 @@ export class LeaderElector {
    * even if a request ignores its signal: a hung request never holds up the decision.
    */
   private async attempt(stop: AbortSignal, deadline: number): Promise<boolean> {
-    const budget = deadline - Date.now();
+    // Whole milliseconds (AbortSignal.timeout wants an integer), rounded down: never past the deadline.
+    const budget = Math.floor(deadline - this.now());
     if (budget <= 0 || stop.aborted) return false;
     const expiry = new AbortController();
     const timer = setTimeout(() => expiry.abort(new Error('the renew deadline passed')), budget);
@@ -294,16 +355,16 @@ export class LeaderElector {
           },
           call,
         );
-        this.observe(this.lease, Date.now());
+        this.observe(this.lease, this.now());
         return true;
       }
-      this.observe(current, Date.now());
-      if (!canAcquire(current.spec, identity, this.observed?.at ?? 0, Date.now())) {
+      this.observe(current, this.now());
+      if (!canAcquire(current.spec, identity, this.observed?.at ?? 0, this.now())) {
         this.lease = current;
         return false;
       }
       this.lease = await client.replace(coreResources.lease, this.renewed(current, now), undefined, call);
-      this.observe(this.lease, Date.now());
+      this.observe(this.lease, this.now());
       return true;
     } catch (err) {
       if (!isConflict(err) && !isNotFound(err)) this.log.warn({ err }, 'leader election request failed');
@@ -318,7 +379,7 @@ export class LeaderElector {
   private campaignDelay(): number {
     const retry = this.o.retryPeriodMs * (1 + 0.2 * Math.random());
     const durationMs = (this.lease?.spec?.leaseDurationSeconds ?? 0) * 1000;
-    const untilExpiry = (this.observed?.at ?? 0) + durationMs - Date.now();
+    const untilExpiry = (this.observed?.at ?? 0) + durationMs - this.now();
     return untilExpiry > 0 && untilExpiry < retry ? untilExpiry + 20 : retry;
   }
 

@@ -4,6 +4,7 @@ import { loadSettings } from '../settings.ts';
 import type { ReconcileContext } from './controller.ts';
 import type { Lease } from './leader-election.ts';
 import { createLogger } from './logger.ts';
+import { LeadershipLostError } from './fence.ts';
 import { Manager, exitCodeOf } from './manager.ts';
 import { coreResources } from './resource.ts';
 import type { KubeObject } from './resource.ts';
@@ -139,6 +140,62 @@ describe('Manager', () => {
       'the loss is logged at error level',
     );
     assert.equal(reconciles.length, 1, 'no reconcile started after the loss');
+  });
+
+  it('refuses the write of a reconcile whose event loop was blocked past the renew deadline, and stops', async () => {
+    api = new FakeApiServer();
+    api.put(configMaps, cm('a'));
+    let refusal: unknown;
+    const { manager, reconciles } = await operator(api, async (name, ctx, m) => {
+      // No timer can fire while the event loop is blocked: the renew loop cannot notice anything.
+      const until = performance.now() + timings.renewDeadlineMs + 300;
+      while (performance.now() < until);
+      try {
+        await m.client
+          .withSignal(ctx.signal)
+          .mergePatch(coreResources.configMap, { namespace: 'ns', name }, { data: { by: 'a' } });
+      } catch (err) {
+        refusal = err;
+        throw err;
+      }
+    });
+    await manager.start();
+    assert.equal(await manager.done, 'leadership-lost');
+    assert.ok(refusal instanceof LeadershipLostError, `refused by the fence: ${String(refusal)}`);
+    assert.match(refusal.message, /past the renew deadline/);
+    assert.deepEqual(
+      api.requests.filter((r) => r.method === 'PATCH'),
+      [],
+      'the write never reached the API server',
+    );
+    assert.deepEqual(releases(api), [], 'a spent Lease is not released');
+    assert.equal(reconciles.length, 1);
+    assert.throws(() => manager.leadership.assertValid(), LeadershipLostError);
+  });
+
+  it('lets writes through without leader election, and only while leading with it', async () => {
+    api = new FakeApiServer();
+    const { manager } = await operator(api, () => Promise.resolve(), { LEADER_ELECT: 'false' });
+    manager.leadership.assertValid();
+    await manager.start();
+    manager.leadership.assertValid();
+    await manager.stop();
+
+    const other = new FakeApiServer();
+    const elected = await operator(other, () => Promise.resolve());
+    assert.throws(() => elected.manager.leadership.assertValid(), /has not started/);
+    await assert.rejects(
+      elected.manager.client.create(coreResources.configMap, cm('b')),
+      LeadershipLostError,
+      'a write before the Lease is won is refused',
+    );
+    await elected.manager.start();
+    await until('leading', () => elected.manager.isLeader);
+    elected.manager.leadership.assertValid();
+    await elected.manager.client.create(coreResources.configMap, cm('b'));
+    await elected.manager.stop();
+    assert.throws(() => elected.manager.leadership.assertValid(), LeadershipLostError, 'not after release');
+    await other.stop();
   });
 
   it('on stop, lets in-flight reconciles finish, then releases the Lease', async () => {

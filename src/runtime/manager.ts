@@ -6,6 +6,13 @@
 // once this process leads and their caches are synced. stop(): controllers stop taking work and get the
 // grace period to finish, then the Lease is released so a standby takes over at once, then the rest closes.
 //
+// Fencing: `client` (and so every reconciler's writes) passes `leadership` before each write, and the
+// management clients of main get the same fence: a write is sent only while this process holds a Lease whose
+// time is not spent, measured on a monotonic clock, so a leader starved past its renew deadline cannot write
+// once it runs again; the write that finds it out is refused and the loss follows at once. Only the Lease
+// itself (renew and release) and Events (they cannot conflict with a new leader's work, and a graceful stop
+// sends them after the release) are written without the fence.
+//
 // A lost Lease (renew deadline passed) allows no grace: another process may be reconciling already. The
 // controllers stop taking keys and the signal of every in-flight reconcile aborts at once, every API request
 // still in flight is cut off, the Lease is left alone (it is not ours any more), and `done` resolves with
@@ -19,6 +26,8 @@ import type { Settings } from '../settings.ts';
 import { Controller } from './controller.ts';
 import type { ControllerDefinition } from './controller.ts';
 import { EventRecorder } from './events.ts';
+import { LeadershipLostError, openFence } from './fence.ts';
+import type { WriteFence } from './fence.ts';
 import { metricsEndpoint, parseBindAddress, probeEndpoint } from './health.ts';
 import type { HttpEndpoint } from './health.ts';
 import { ListWatchInformer, MultiNamespaceInformer } from './informer.ts';
@@ -61,7 +70,14 @@ export class Manager {
   readonly log: Logger;
   readonly metrics: RuntimeMetrics;
   readonly registry: Registry;
+  /** The API client for reconcilers: every write passes `leadership` first. */
   readonly client: KubeClient;
+  /**
+   * The fence of every write this process makes: `leadership.assertValid()` returns while this process may
+   * write (it holds the Lease and its renew deadline has not passed, or leader election is off) and throws
+   * LeadershipLostError otherwise. Hand it to any client that writes somewhere else (the broker clients).
+   */
+  readonly leadership: WriteFence;
   readonly events: EventRecorder;
   /** This process's name in the Lease and in Events. */
   readonly identity: string;
@@ -70,6 +86,8 @@ export class Manager {
   /** Ports the servers bound (useful when an address asks for port 0). */
   readonly ports: { metrics?: number; probe?: number } = {};
 
+  /** The same connections without the fence: for the Lease itself and for Events. */
+  private readonly unfenced: KubeClient;
   private readonly informers = new Map<string, Informer>();
   private readonly controllers: Controller[] = [];
   private readonly endpoints: HttpEndpoint[] = [];
@@ -88,13 +106,15 @@ export class Manager {
     this.log = options.logger ?? createLogger({ level: options.settings.logLevel });
     this.metrics = new RuntimeMetrics(options.registry);
     this.registry = this.metrics.registry;
-    this.client = new KubeClient(options.apiServer, {
+    this.unfenced = new KubeClient(options.apiServer, {
       observe: ({ method, code, host }) =>
         this.metrics.restRequests.inc({ method, code: String(code), host }),
     });
+    this.leadership = options.settings.leaderElect ? { assertValid: () => this.assertLeading() } : openFence;
+    this.client = this.unfenced.withFence(this.leadership);
     this.identity = options.settings.podName || `${hostname()}-${process.pid}`;
     this.events = new EventRecorder({
-      client: this.client,
+      client: this.unfenced,
       logger: this.log,
       metrics: this.metrics,
       controller: options.eventSource ?? 'warren.dev/operator',
@@ -198,7 +218,7 @@ export class Manager {
       return;
     }
     this.elector = new LeaderElector({
-      client: this.client,
+      client: this.unfenced,
       namespace: this.leaseNamespace(),
       name: this.settings.leaderElectionId,
       identity: this.identity,
@@ -232,6 +252,11 @@ export class Manager {
   /** Graceful stop: finish or abandon in-flight work, release the Lease, close everything. Idempotent. */
   async stop(): Promise<void> {
     await this.shutdown('stopped');
+  }
+
+  private assertLeading(): void {
+    if (!this.elector) throw new LeadershipLostError('write refused: leader election has not started');
+    this.elector.assertValid();
   }
 
   private startControllers(): void {

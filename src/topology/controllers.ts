@@ -53,6 +53,7 @@ export function registerTopologyControllers(manager: Manager, settings: Settings
     requestTimeoutMs: settings.managementRequestTimeout,
     exportTimeoutMs: settings.managementExportTimeout,
     maxResponseBytes: settings.managementMaxResponseSize,
+    writeFence: manager.leadership,
   });
   const index = new DependencyIndex();
   const controllers = new Map<string, Controller>();

@@ -2,11 +2,12 @@
 // object with the results.
 //
 //   npm run bench -- topology --objects 1000 [--raw-only] [--timeout 600] [--operator-env KEY=value ...]
+//                             [--finalizer-by policy|operator]
 import { parseArgs } from 'node:util';
 import { runTopologyBenchmark } from './topology.ts';
 
 const usage =
-  'usage: npm run bench -- topology --objects N [--raw-only] [--timeout SECONDS] [--operator-env KEY=value]';
+  'usage: npm run bench -- topology --objects N [--raw-only] [--timeout SECONDS] [--operator-env KEY=value] [--finalizer-by policy|operator]';
 
 async function main(): Promise<void> {
   const { positionals, values } = parseArgs({
@@ -17,6 +18,7 @@ async function main(): Promise<void> {
       timeout: { type: 'string', default: '900' },
       'create-concurrency': { type: 'string', default: '32' },
       'operator-env': { type: 'string', multiple: true, default: [] },
+      'finalizer-by': { type: 'string', default: 'policy' },
     },
   });
   const [benchmark] = positionals;
@@ -27,6 +29,9 @@ async function main(): Promise<void> {
   const objects = Number(values.objects);
   if (!Number.isInteger(objects) || objects < 1)
     throw new Error(`--objects must be a positive integer: ${usage}`);
+  const finalizerBy = values['finalizer-by'];
+  if (finalizerBy !== 'policy' && finalizerBy !== 'operator')
+    throw new Error(`--finalizer-by takes policy or operator: ${usage}`);
   const operatorEnv = Object.fromEntries(
     values['operator-env'].map((pair) => {
       const at = pair.indexOf('=');
@@ -41,6 +46,7 @@ async function main(): Promise<void> {
     timeoutMs: Number(values.timeout) * 1000,
     rawOnly: values['raw-only'],
     operatorEnv,
+    finalizerBy,
   });
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }

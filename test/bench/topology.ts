@@ -12,12 +12,16 @@
 // The API server has a limit of its own, and on a small machine it is the tighter one: every object costs
 // it the create, the finalizer patch, the status patch and the Created Event. The same four writes on
 // scratch objects, without the operator, give `apiServerFloorSeconds`: the least time any operator needs.
+// With `--finalizer-by policy` (the default, as the chart installs it) the finalizer policy of
+// src/admission.ts is bound to the run's namespaces: the create carries the finalizer and the floor is three
+// writes; `--finalizer-by operator` measures a cluster without the policy, where the operator patches it.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
+import { admissionResources, finalizerPolicyManifests } from '../../src/admission.ts';
 import { resourceFor, type KindName } from '../../src/api/kinds.ts';
 import { fetchSnapshot } from '../../src/rabbitmq/snapshot/index.ts';
 import { ManagementClient } from '../../src/rabbitmq/management/client.ts';
@@ -26,7 +30,8 @@ import { ListWatchInformer } from '../../src/runtime/informer.ts';
 import { accessFromKubeConfig } from '../../src/runtime/api-server.ts';
 import { KubeClient } from '../../src/runtime/kube-client.ts';
 import { createLogger } from '../../src/runtime/logger.ts';
-import { coreResources, type KubeObject } from '../../src/runtime/resource.ts';
+import { coreResources, resourcePath, type KubeObject } from '../../src/runtime/resource.ts';
+import { topologyFinalizer } from '../../src/topology/reconciler/index.ts';
 import { startControlPlane, type ControlPlaneHandle } from '../env/control-plane.ts';
 import { freePorts } from '../env/net.ts';
 import { clusterCa } from '../env/shared.ts';
@@ -47,6 +52,8 @@ export interface TopologyBenchOptions {
   rawOnly: boolean;
   /** Extra environment for the operator process (`KEY=value`). */
   operatorEnv: Record<string, string>;
+  /** Who adds the finalizer: the admission policy at create, or the operator with a patch. */
+  finalizerBy: 'policy' | 'operator';
 }
 
 interface Environment {
@@ -159,6 +166,42 @@ async function environment(): Promise<Environment> {
       await started.rabbit.destroy();
     },
   };
+}
+
+// ---- the finalizer policy ----------------------------------------------------------------------
+
+/**
+ * Installs the finalizer policy bound to `namespaces` and resolves once the API server applies it (a dry-run
+ * create comes back with the finalizer); returns what removes it again.
+ */
+async function installFinalizerPolicy(kube: KubeClient, namespaces: string[]): Promise<() => Promise<void>> {
+  const name = `bench-finalizers-${randomBytes(3).toString('hex')}`;
+  const [policy, binding] = finalizerPolicyManifests(name, {}, namespaces) as KubeObject[];
+  await kube.create(admissionResources.policy, policy!);
+  await kube.create(admissionResources.binding, binding!);
+  const remove = async () => {
+    await kube.delete(admissionResources.binding, { namespace: '', name }).catch(() => undefined);
+    await kube.delete(admissionResources.policy, { namespace: '', name }).catch(() => undefined);
+  };
+  const queues = resourceFor('Queue');
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const probe = await kube.request<KubeObject>('POST', resourcePath(queues, namespaces[0]), {
+      query: { dryRun: 'All' },
+      body: {
+        apiVersion: `${queues.group}/${queues.version}`,
+        kind: queues.kind,
+        metadata: { name: 'policy-probe', namespace: namespaces[0] },
+        spec: { name: 'policy-probe', rabbitmqClusterReference: { connectionSecret: { name: 'none' } } },
+      },
+    });
+    if (probe.metadata.finalizers?.includes(topologyFinalizer)) return remove;
+    if (Date.now() > deadline) {
+      await remove();
+      throw new Error('the finalizer policy was not in force 30 s after it was created');
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
 }
 
 // ---- the broker's own limit ------------------------------------------------------------------
@@ -333,7 +376,8 @@ async function heapMiB(operator: Operator): Promise<{ used: number; total: numbe
 interface ApiServerResult {
   objects: number;
   /** Writes per second of each kind the operator makes per object. */
-  perSecond: { create: number; finalizer: number; status: number; event: number };
+  /** Writes per second of each kind; no finalizer patch where the admission policy adds it. */
+  perSecond: { create: number; finalizer?: number; status: number; event: number };
   /** Seconds the API server needs for the four writes of `total` objects. */
   floorSeconds: (total: number) => number;
 }
@@ -346,9 +390,11 @@ async function measureApiServer(
   kube: KubeClient,
   count: number,
   concurrency: number,
+  finalizerBy: TopologyBenchOptions['finalizerBy'],
 ): Promise<ApiServerResult> {
   const namespace = `bench-apiserver-${randomBytes(3).toString('hex')}`;
   await kube.create(coreResources.namespace, { metadata: { name: namespace } });
+  const removePolicy = finalizerBy === 'policy' ? await installFinalizerPolicy(kube, [namespace]) : undefined;
   const queues = resourceFor('Queue');
   const names = Array.from({ length: count }, (_, i) => `q${String(i)}`);
   const rate = async (task: (name: string) => Promise<unknown>) => {
@@ -366,12 +412,15 @@ async function measureApiServer(
         spec: { name, rabbitmqClusterReference: { connectionSecret: { name: 'none' } } },
       }),
     );
-    const finalizer = await rate((name) =>
-      kube.jsonPatch(queues, { namespace, name }, [
-        { op: 'test', path: '/metadata/generation', value: 1 },
-        { op: 'add', path: '/metadata/annotations', value: { 'bench.warren.dev/probe': 'true' } },
-      ]),
-    );
+    // With the policy the create carried the finalizer, and there is no patch to measure.
+    const finalizer = removePolicy
+      ? undefined
+      : await rate((name) =>
+          kube.jsonPatch(queues, { namespace, name }, [
+            { op: 'test', path: '/metadata/generation', value: 1 },
+            { op: 'add', path: '/metadata/annotations', value: { 'bench.warren.dev/probe': 'true' } },
+          ]),
+        );
     const status = await rate((name) =>
       kube.mergePatch(
         queues,
@@ -409,16 +458,27 @@ async function measureApiServer(
         regarding: { apiVersion: 'warren.dev/v1alpha1', kind: 'Queue', name, namespace },
       }),
     );
-    const perSecond = { create, finalizer, status, event };
+    const perSecond: ApiServerResult['perSecond'] =
+      finalizer === undefined ? { create, status, event } : { create, finalizer, status, event };
     log(
       `API server: ${JSON.stringify(Object.fromEntries(Object.entries(perSecond).map(([k, v]) => [k, round(v)])))} writes/s`,
     );
     return {
       objects: count,
       perSecond,
-      floorSeconds: (total) => total * (1 / create + 1 / finalizer + 1 / status + 1 / event),
+      floorSeconds: (total) =>
+        total * (1 / create + (finalizer === undefined ? 0 : 1 / finalizer) + 1 / status + 1 / event),
     };
   } finally {
+    if (removePolicy) {
+      await removePolicy();
+      // Nobody reconciles the scratch objects, so their policy-given finalizers are taken off here.
+      await inParallel(names, concurrency, async (name) => {
+        await kube
+          .jsonPatch(queues, { namespace, name }, [{ op: 'remove', path: '/metadata/finalizers' }])
+          .catch(() => undefined);
+      });
+    }
     // The namespace controller removes the scratch objects in the background.
     await kube.delete(coreResources.namespace, { namespace: '', name: namespace }).catch(() => undefined);
   }
@@ -548,6 +608,7 @@ export async function runTopologyBenchmark(options: TopologyBenchOptions): Promi
   const result: Record<string, unknown> = { objects: objects.length, mix: countByKind(objects) };
   let operator: Operator | undefined;
   let pod: MountedServiceAccount | undefined;
+  let removePolicy: (() => Promise<void>) | undefined;
   try {
     const before = managementRequestCounts();
     const raw = await measureRawPuts(client, options.objects, options.rawConcurrency);
@@ -567,6 +628,8 @@ export async function runTopologyBenchmark(options: TopologyBenchOptions): Promi
 
     const namespace = `bench-${randomBytes(3).toString('hex')}`;
     await kube.create(coreResources.namespace, { metadata: { name: namespace } });
+    result.finalizerBy = options.finalizerBy;
+    if (options.finalizerBy === 'policy') removePolicy = await installFinalizerPolicy(kube, [namespace]);
     const secret = 'broker';
     await kube.create(coreResources.secret, {
       metadata: { name: secret, namespace, labels: { 'rabbitmq.com/topology-operator': 'true' } },
@@ -630,7 +693,14 @@ export async function runTopologyBenchmark(options: TopologyBenchOptions): Promi
     operator = undefined;
 
     // Last, so that its scratch objects, deleted in the background, cannot slow the operator's run.
-    const apiServer = await measureApiServer(kube, Math.min(objects.length, 2000), options.createConcurrency);
+    await removePolicy?.();
+    removePolicy = undefined;
+    const apiServer = await measureApiServer(
+      kube,
+      Math.min(objects.length, 2000),
+      options.createConcurrency,
+      options.finalizerBy,
+    );
     result.apiServerWritesPerSecond = Object.fromEntries(
       Object.entries(apiServer.perSecond).map(([write, perSecond]) => [write, round(perSecond)]),
     );
@@ -638,6 +708,7 @@ export async function runTopologyBenchmark(options: TopologyBenchOptions): Promi
     result.operatorToApiServerFloorRatio = round(apiServer.floorSeconds(objects.length) / seconds);
     return result;
   } finally {
+    await removePolicy?.();
     await operator?.stop();
     pod?.remove();
     await client.close();

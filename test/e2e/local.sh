@@ -18,6 +18,9 @@ if [ -z "${WARREN_NODE_NAME:-}" ]; then
   echo "The test environment has no node (${WARREN_NODE_UNAVAILABLE:-unknown why}); the end-to-end test needs one." >&2
   exit 1
 fi
+# First the longer lives of clusters (test/e2e/pods/): node:test files run from this host, which reaches the
+# node's Service addresses; each installs its own operator release and deletes its clusters at the end.
+node --test --test-concurrency=1 --test-reporter=spec test/e2e/pods/*.test.ts
 HELM=$(bash test/env/testbins/build.sh control-plane | sed -n 's/^HELM_BIN_DIR=//p')/helm
 # Three brokers, two operator replicas and the check fit the node's two CPUs with these requests.
 HELM=$HELM E2E_KUBECONFIG=$KUBECONFIG \

@@ -66,6 +66,7 @@
   resources:
     - statefulsets
   verbs:
+    - get
     - list
     - watch
     - create

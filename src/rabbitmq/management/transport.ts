@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool, type Dispatcher } from 'undici';
 import { jitteredBackoff } from '../../runtime/backoff.ts';
+import type { WriteFence } from '../../runtime/fence.ts';
 import {
   BrokerError,
   classifyTransportError,
@@ -38,6 +39,11 @@ export interface ManagementClientOptions {
   retryMinDelayMs?: number;
   retryMaxDelayMs?: number;
   metrics?: ManagementMetrics;
+  /**
+   * Passed by every write (any method but GET) just before each attempt goes out; it throws to refuse the
+   * write, and its error is thrown as it is. The operator hands in its leadership fence.
+   */
+  writeFence?: WriteFence;
 }
 
 const defaults = {
@@ -51,7 +57,8 @@ const defaults = {
   retryMaxDelayMs: 8_000,
 } as const;
 
-type ResolvedOptions = Required<Omit<ManagementClientOptions, 'metrics'>> & { metrics?: ManagementMetrics };
+type ResolvedOptions = Required<Omit<ManagementClientOptions, 'metrics' | 'writeFence'>> &
+  Pick<ManagementClientOptions, 'metrics' | 'writeFence'>;
 
 function retryAfterMs(header: string | string[] | undefined): number | undefined {
   const value = Array.isArray(header) ? header[0] : header;
@@ -243,6 +250,8 @@ export class ManagementTransport {
       let response: RawResponse;
       let text: string | undefined;
       this.lastUsedAt = Date.now();
+      // Before every attempt, a retry after a pause included, and with nothing asynchronous before the send.
+      if (method !== 'GET') this.options.writeFence?.assertValid();
       try {
         countRequest(method);
         const result = await this.#pool.request({

@@ -18,7 +18,16 @@ import { join } from 'node:path';
 import { ensureNodeBinaries, type NodeBinaries } from '../binaries.ts';
 import { ensureImages } from '../images/images.ts';
 import { freePorts, httpGet } from '../net.ts';
-import { findExecutable, spawnLogged, TestEnvError, waitUntil, type ManagedProcess } from '../process.ts';
+import {
+  findExecutable,
+  isRunning,
+  PID_FILE_SUFFIX,
+  spawnLogged,
+  TestEnvError,
+  waitUntil,
+  type ManagedProcess,
+  type ProcessRecord,
+} from '../process.ts';
 import {
   BRIDGE,
   cniConfig,
@@ -100,7 +109,17 @@ function liveOwner(): string | undefined {
   }
   const record = readNodeRecord(owner);
   if (record === undefined) return undefined;
-  const alive = existsSync(join(owner, 'containerd.pid.json')) || existsSync(join(owner, 'kubelet.pid.json'));
+  // A record outlives its process when the machine restarts mid-run: only a process that still runs holds the node.
+  const alive = ['containerd', 'kubelet'].some((name) => {
+    try {
+      const record = JSON.parse(
+        readFileSync(join(owner, `${name}${PID_FILE_SUFFIX}`), 'utf8'),
+      ) as ProcessRecord;
+      return isRunning(record);
+    } catch {
+      return false;
+    }
+  });
   return alive ? owner : undefined;
 }
 

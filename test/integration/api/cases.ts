@@ -377,6 +377,21 @@ export const invalidCases: InvalidCase[] = [
     expect: 'command substitution is not allowed',
   },
   {
+    // An update: a cluster stored with the former default (false) must keep parsing, so only the API server
+    // refuses it (on create as on a change).
+    name: 'post-deploy steps asked for, which Warren does not run',
+    kind: 'RabbitmqCluster',
+    spec: {},
+    update: (spec) => ({ ...spec, skipPostDeploySteps: false }),
+    expect: 'skipPostDeploySteps: false is not supported: Warren does not rebalance queue leaders',
+  },
+  {
+    name: 'feature flags enabled automatically, which Warren does not do',
+    kind: 'RabbitmqCluster',
+    spec: { autoEnableAllFeatureFlags: true },
+    expect: 'autoEnableAllFeatureFlags: true is not supported: Warren does not enable feature flags',
+  },
+  {
     name: 'a plugin name with punctuation',
     kind: 'RabbitmqCluster',
     spec: { rabbitmq: { additionalPlugins: ['rabbitmq-shovel!'] } },

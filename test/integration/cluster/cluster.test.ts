@@ -5,7 +5,6 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { V1ConfigMap, V1Pod, V1Secret, V1StatefulSet } from '@kubernetes/client-node';
 import { rabbitmqClusterResource } from '../../../src/api/index.ts';
-import { registerClusterController } from '../../../src/cluster/reconciler.ts';
 import { configHashAnnotation } from '../../../src/cluster/resources/statefulset.ts';
 import {
   coreResources,
@@ -14,8 +13,8 @@ import {
   type Condition,
   type KubeObject,
 } from '../../../src/runtime/index.ts';
-import { loadSettings } from '../../../src/settings.ts';
 import { apiServer, createNamespace, eventually } from '../../env/shared.ts';
+import { startClusterOperator } from './operator.ts';
 
 const name = 'orders';
 const r = coreResources;
@@ -80,19 +79,7 @@ describe('RabbitmqCluster reconciliation', () => {
   before(async () => {
     namespace = await createNamespace('cluster');
     client = new KubeClient(apiServer());
-    const settings = loadSettings(
-      {
-        WATCH_NAMESPACES: namespace,
-        LEADER_ELECT: 'false',
-        METRICS_BIND_ADDRESS: '0',
-        HEALTH_PROBE_BIND_ADDRESS: '0',
-        LOG_LEVEL: 'warn',
-      },
-      [],
-    );
-    manager = new Manager({ apiServer: apiServer(), settings });
-    registerClusterController(manager, settings);
-    await manager.start();
+    manager = await startClusterOperator(apiServer(), namespace);
     await client.create(rabbitmqClusterResource, {
       apiVersion: 'warren.dev/v1alpha1',
       kind: 'RabbitmqCluster',
@@ -261,5 +248,15 @@ describe('RabbitmqCluster reconciliation', () => {
       (c) => c.metadata.name,
     );
     assert.deepEqual(claimsAfter.sort(), claimsBefore.sort());
+    // The data on those volumes was made with these credentials: a cluster created again under this name needs them.
+    for (const secret of [`${name}-default-user`, `${name}-erlang-cookie`]) {
+      const kept = await client.get(r.secret, { namespace, name: secret });
+      assert.ok(kept, `${secret} is kept`);
+      assert.deepEqual(
+        kept.metadata.ownerReferences ?? [],
+        [],
+        `${secret} is no longer owned by the cluster`,
+      );
+    }
   });
 });

@@ -3,21 +3,27 @@
 // discovery and form one cluster, the status says so, and the sample topology converges on it through the
 // cluster's own Service and credentials and carries an order from one service to another.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
+import type { V1Pod } from '@kubernetes/client-node';
 import amqp from 'amqplib';
 import { parseAllDocuments, stringify } from 'yaml';
 import { after, before, describe, it } from 'node:test';
 import { rabbitmqClusterResource } from '../../../src/api/index.ts';
-import { KubeClient, type Condition, type KubeObject } from '../../../src/runtime/index.ts';
+import { KubeClient, type Condition } from '../../../src/runtime/index.ts';
 import { helm, installOnNode } from '../ship/helm.ts';
 import { apiServer, createNamespace, eventually, testNode } from '../../env/shared.ts';
+import {
+  amqpUrl,
+  clusterAccess,
+  kubectl,
+  management,
+  rollWhilePublishing,
+  availableAfter,
+  runningNodes as nodesSeenBy,
+  secretValue,
+} from './pods.ts';
 
 const node = testNode();
-
-function kubectl(args: readonly string[], input?: string): string {
-  return execFileSync('kubectl', args, { encoding: 'utf8', input, stdio: ['pipe', 'pipe', 'pipe'] });
-}
 
 // Qualified: the core API has a `bindings` resource of its own, which cannot be listed.
 const topologyPlurals = ['vhosts', 'users', 'permissions', 'exchanges', 'queues', 'bindings', 'policies']
@@ -38,11 +44,6 @@ function sampleTopology(cluster: string, namespace: string): string {
   return docs.map((d) => stringify(d)).join('---\n');
 }
 
-function secretValue(namespace: string, name: string, key: string): string {
-  const encoded = kubectl(['get', 'secret', '-n', namespace, name, '-o', `jsonpath={.data.${key}}`]);
-  return Buffer.from(encoded, 'base64').toString('utf8');
-}
-
 /** Small enough that three brokers fit the 2-core test node beside everything else. */
 const smallBroker = {
   requests: { cpu: '100m', memory: '256Mi' },
@@ -54,30 +55,7 @@ describe('A RabbitmqCluster on real pods', { skip: node.skip }, () => {
   let namespace: string;
   let systemNamespace: string;
 
-  const conditions = async (name: string) => {
-    const cluster = await client.get<KubeObject>(rabbitmqClusterResource, { namespace, name });
-    const list = (cluster?.status as { conditions?: Condition[] } | undefined)?.conditions ?? [];
-    return Object.fromEntries(list.map((c) => [c.type, c.status]));
-  };
-
-  const runningNodes = (pod: string): string[] => {
-    const status = JSON.parse(
-      kubectl([
-        'exec',
-        '-n',
-        namespace,
-        pod,
-        '-c',
-        'rabbitmq',
-        '--',
-        'rabbitmq-diagnostics',
-        'cluster_status',
-        '--formatter',
-        'json',
-      ]),
-    ) as { running_nodes: string[] };
-    return status.running_nodes;
-  };
+  const runningNodes = (pod: string): string[] => nodesSeenBy(namespace, pod);
 
   const create = (name: string, replicas: number) =>
     client.create(rabbitmqClusterResource, {
@@ -87,18 +65,9 @@ describe('A RabbitmqCluster on real pods', { skip: node.skip }, () => {
       spec: { replicas, image: node.rabbitmqImage, resources: smallBroker, persistence: { storage: '1Gi' } },
     });
 
-  const available = async (name: string) => {
-    const started = Date.now();
-    await eventually(
-      `${name} to be available`,
-      async () => {
-        const now = await conditions(name);
-        return now.AllReplicasReady === 'True' && now.ClusterAvailable === 'True';
-      },
-      { timeoutMs: 600_000, intervalMs: 1000 },
-    );
-    return (Date.now() - started) / 1000;
-  };
+  const available = (name: string) => availableAfter(client, namespace, name);
+  const rollUnderLoad = (name: string, replicas: number, change: Record<string, unknown>, what: string) =>
+    rollWhilePublishing({ client, namespace, name, replicas, change, what });
 
   before(async () => {
     namespace = await createNamespace('cluster-pods', undefined, { node: true });
@@ -113,6 +82,8 @@ describe('A RabbitmqCluster on real pods', { skip: node.skip }, () => {
   });
 
   after(async () => {
+    // While the operator still runs: it lets the brokers stop at once, and the node is free for the next file.
+    kubectl(['delete', 'rabbitmqclusters.warren.dev', '--all', '-n', namespace, '--timeout=180s']);
     helm(['uninstall', 'warren', '--namespace', systemNamespace, '--wait', '--timeout', '60s']);
     await client.close();
   });
@@ -203,10 +174,143 @@ describe('A RabbitmqCluster on real pods', { skip: node.skip }, () => {
     assert.match(metrics, /^rabbitmq_/m);
   });
 
+  it('rolls one broker at a time on a configuration change, and loses no confirmed message', async () => {
+    await rollUnderLoad(
+      'trio',
+      3,
+      { rabbitmq: { additionalConfig: 'channel_max = 2047' } },
+      'additionalConfig roll',
+    );
+    const environment = kubectl([
+      'exec',
+      '-n',
+      namespace,
+      'trio-server-1',
+      '-c',
+      'rabbitmq',
+      '--',
+      'rabbitmq-diagnostics',
+      'environment',
+    ]);
+    assert.match(environment, /\{channel_max,\s*2047\}/);
+  });
+
+  it('brings a deleted broker back into the cluster with its durable queue', async () => {
+    const access = clusterAccess(namespace, 'trio');
+    const url = amqpUrl(access);
+    const queue = 'survives-pod-loss';
+    const connection = await amqp.connect(url);
+    try {
+      const channel = await connection.createConfirmChannel();
+      await channel.assertQueue(queue, { durable: true, arguments: { 'x-queue-type': 'classic' } });
+      for (let i = 0; i < 100; i++) channel.sendToQueue(queue, Buffer.from(String(i)), { persistent: true });
+      await channel.waitForConfirms();
+    } finally {
+      await connection.close();
+    }
+    // The pod of the node that holds the classic queue: its messages live on that pod's volume alone.
+    const home = (await management<{ node: string }>(access, `/queues/%2F/${queue}`)).node;
+    const pod = /^rabbit@([^.]+)\./.exec(home)?.[1] ?? '';
+    const uid = kubectl(['get', 'pod', '-n', namespace, pod, '-o', 'jsonpath={.metadata.uid}']);
+    const started = Date.now();
+    kubectl(['delete', 'pod', '-n', namespace, pod, '--wait=false']);
+    await eventually(
+      `${pod} to come back Ready`,
+      () => {
+        const now = JSON.parse(kubectl(['get', 'pod', '-n', namespace, pod, '-o', 'json'])) as V1Pod;
+        return (
+          now.metadata?.uid !== uid &&
+          now.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')
+        );
+      },
+      { timeoutMs: 600_000, intervalMs: 1000 },
+    );
+    await available('trio');
+    process.stderr.write(`deleted ${pod}: back Ready in ${((Date.now() - started) / 1000).toFixed(1)}s\n`);
+    assert.equal(runningNodes(pod).length, 3);
+    const messages = await eventually('the queue to report its messages', async () => {
+      const q = await management<{ messages?: number; state?: string }>(access, `/queues/%2F/${queue}`);
+      return q.state === 'running' && q.messages;
+    });
+    assert.equal(messages, 100);
+  });
+
   it('runs a one-replica cluster', async () => {
     await create('solo', 1);
     const seconds = await available('solo');
     process.stderr.write(`one-replica cluster: apply to ClusterAvailable in ${seconds.toFixed(1)}s\n`);
     assert.equal(runningNodes('solo-server-0').length, 1);
+  });
+
+  it('keeps the volumes of a deleted cluster, and comes back from them with its definitions, messages and credentials', async () => {
+    const before = clusterAccess(namespace, 'solo');
+    await management(before, '/exchanges/%2F/kept', {
+      method: 'PUT',
+      body: JSON.stringify({ type: 'topic', durable: true }),
+    });
+    const connection = await amqp.connect(amqpUrl(before));
+    try {
+      const channel = await connection.createConfirmChannel();
+      await channel.assertQueue('kept', { durable: true });
+      await channel.bindQueue('kept', 'kept', 'kept.#');
+      for (let i = 0; i < 50; i++)
+        channel.publish('kept', 'kept.message', Buffer.from(String(i)), { persistent: true });
+      await channel.waitForConfirms();
+    } finally {
+      await connection.close();
+    }
+    const claims = () =>
+      kubectl([
+        'get',
+        'pvc',
+        '-n',
+        namespace,
+        '-l',
+        'app.kubernetes.io/name=solo',
+        '-o',
+        'jsonpath={range .items[*]}{.metadata.name}={.metadata.uid} {end}',
+      ]).trim();
+    const kept = claims();
+    assert.match(kept, /^persistence-solo-server-0=/);
+
+    await client.delete(rabbitmqClusterResource, { namespace, name: 'solo' });
+    await eventually(
+      'the cluster and its pods to be gone',
+      async () =>
+        !(await client.get(rabbitmqClusterResource, { namespace, name: 'solo' })) &&
+        kubectl([
+          'get',
+          'pods',
+          '-n',
+          namespace,
+          '-l',
+          'app.kubernetes.io/name=solo',
+          '-o',
+          'name',
+        ]).trim() === '',
+      { timeoutMs: 300_000, intervalMs: 1000 },
+    );
+    assert.equal(claims(), kept, 'the PersistentVolumeClaims are kept');
+
+    await create('solo', 1);
+    const seconds = await available('solo');
+    process.stderr.write(
+      `one-replica cluster recreated on its volumes: available in ${seconds.toFixed(1)}s\n`,
+    );
+    assert.equal(claims(), kept, 'the recreated cluster runs on the same claims');
+    const after = clusterAccess(namespace, 'solo');
+    // The broker creates the default user only on an empty database: the Secret's credentials must log in.
+    await management(after, '/whoami');
+    assert.deepEqual(
+      { username: after.username, password: after.password },
+      { username: before.username, password: before.password },
+      'the default user Secret is the one the data was created with',
+    );
+    const queue = await eventually('the kept queue', () =>
+      management<{ messages?: number }>(after, '/queues/%2F/kept').then((q) => q.messages !== undefined && q),
+    );
+    assert.equal(queue.messages, 50);
+    const bindings = await management<{ source: string }[]>(after, '/queues/%2F/kept/bindings');
+    assert.ok(bindings.some((b) => b.source === 'kept'));
   });
 });

@@ -18,7 +18,6 @@ import {
   serverDnsNames,
   validityFrom,
 } from '../../../src/cluster/certificates.ts';
-import { registerClusterController } from '../../../src/cluster/reconciler.ts';
 import { configHashAnnotation } from '../../../src/cluster/resources/statefulset.ts';
 import { watchedLabel } from '../../../src/api/index.ts';
 import { planTls, type TlsCluster } from '../../../src/cluster/tls.ts';
@@ -30,10 +29,10 @@ import {
   type Condition,
   type KubeObject,
 } from '../../../src/runtime/index.ts';
-import { loadSettings } from '../../../src/settings.ts';
 import { startControlPlane, type ControlPlaneHandle } from '../../env/control-plane.ts';
 import { freePorts } from '../../env/net.ts';
 import { startRabbitmq, type RabbitmqHandle } from '../../env/rabbitmq.ts';
+import { startClusterOperator } from './operator.ts';
 
 function secretText(plan: Awaited<ReturnType<typeof planTls>>, index: number, key: string): string {
   const value = plan.secretsToApply[index]?.data?.[key];
@@ -226,19 +225,7 @@ describe('RabbitmqCluster TLS through the reconciler', () => {
     const access = accessFromKubeConfig(kubeConfig);
     client = new KubeClient(access);
     await client.create(r.namespace, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } });
-    const settings = loadSettings(
-      {
-        WATCH_NAMESPACES: namespace,
-        LEADER_ELECT: 'false',
-        METRICS_BIND_ADDRESS: '0',
-        HEALTH_PROBE_BIND_ADDRESS: '0',
-        LOG_LEVEL: 'warn',
-      },
-      [],
-    );
-    manager = new Manager({ apiServer: access, settings });
-    registerClusterController(manager, settings);
-    await manager.start();
+    manager = await startClusterOperator(access, namespace);
   });
 
   after(async () => {

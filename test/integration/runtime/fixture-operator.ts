@@ -18,7 +18,21 @@ process.on('uncaughtException', (err) => {
 });
 
 const manager = new Manager({ apiServer: await loadApiServerAccess(), settings, logger: log });
-manager.addController(annotatingController({ client: manager.client, identity: manager.identity }));
+// BLOCK_EVENT_LOOP_ON=name:ms blocks the whole process (no timer, no I/O) for ms the first time that object is
+// reconciled, just before its write: a starved event loop, at the worst moment.
+const [blockOn, blockMs] = (process.env.BLOCK_EVENT_LOOP_ON ?? '').split(':');
+manager.addController(
+  annotatingController({
+    client: manager.client,
+    identity: manager.identity,
+    before: (key, attempt) => {
+      if (key.name !== blockOn || attempt !== 1) return;
+      log.info({ ms: Number(blockMs) }, 'blocking the event loop');
+      const until = performance.now() + Number(blockMs);
+      while (performance.now() < until);
+    },
+  }),
+);
 const stop = () => void manager.stop();
 process.on('SIGTERM', stop);
 process.on('SIGINT', stop);

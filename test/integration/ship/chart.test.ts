@@ -8,7 +8,19 @@ import { startControlPlane, type ControlPlaneHandle } from '../../env/control-pl
 import { leaderElectionRules, watchedNamespaceRules } from '../../../src/rbac.ts';
 import { kinds } from '../../../src/api/kinds.ts';
 import { parseDuration } from '../../../src/settings.ts';
-import { chartDir, helm, helmOk, parseManifests, repoRoot, template, type Manifest } from './helm.ts';
+import { finalizerByPlural, finalizerPolicySpec } from '../../../src/admission.ts';
+import { eventually } from '../../env/shared.ts';
+import { validCases } from '../api/cases.ts';
+import {
+  admissionPolicyApi,
+  chartDir,
+  helm,
+  helmOk,
+  parseManifests,
+  repoRoot,
+  template,
+  type Manifest,
+} from './helm.ts';
 
 function find(manifests: Manifest[], kind: string, name?: string, namespace?: string): Manifest | undefined {
   return manifests.find(
@@ -156,6 +168,34 @@ describe('Helm chart', () => {
     }
   });
 
+  it('adds the finalizer policy of src/admission.ts only where the cluster serves it', () => {
+    assert.equal(find(template(), 'MutatingAdmissionPolicy'), undefined, 'rendered for a cluster without it');
+    const manifests = template([], 'warren-system', [admissionPolicyApi]);
+    const policy = find(manifests, 'MutatingAdmissionPolicy', 'warren-finalizers');
+    assert.deepEqual(policy?.spec, finalizerPolicySpec());
+    const binding = find(manifests, 'MutatingAdmissionPolicyBinding', 'warren-finalizers');
+    assert.deepEqual(binding?.spec, { policyName: 'warren-finalizers' });
+    const off = template(['admissionPolicy={"enabled":false}'], 'warren-system', [admissionPolicyApi]);
+    assert.equal(find(off, 'MutatingAdmissionPolicy'), undefined, 'rendered though turned off');
+  });
+
+  it('binds the finalizer policy to the watched namespaces alone in namespaced mode', () => {
+    const manifests = template(['watchNamespaces=["team-a","team-b"]'], 'warren-system', [
+      admissionPolicyApi,
+    ]);
+    const binding = find(manifests, 'MutatingAdmissionPolicyBinding', 'warren-finalizers');
+    assert.deepEqual(binding?.spec, {
+      policyName: 'warren-finalizers',
+      matchResources: {
+        namespaceSelector: {
+          matchExpressions: [
+            { key: 'kubernetes.io/metadata.name', operator: 'In', values: ['team-a', 'team-b'] },
+          ],
+        },
+      },
+    });
+  });
+
   it('renders the same objects as config/ for a release called warren in warren-system', () => {
     const withoutHelm = (m: Manifest) => {
       const copy = structuredClone(m);
@@ -172,8 +212,10 @@ describe('Helm chart', () => {
       return copy;
     };
     const key = (m: Manifest) => `${m.kind}/${m.metadata.namespace ?? ''}/${m.metadata.name}`;
-    const chart = new Map(template().map((m) => [key(m), withoutHelm(m)]));
-    const plain = ['rbac', 'manager'].flatMap((dir) =>
+    const chart = new Map(
+      template([], 'warren-system', [admissionPolicyApi]).map((m) => [key(m), withoutHelm(m)]),
+    );
+    const plain = ['rbac', 'manager', 'admission'].flatMap((dir) =>
       readdirSync(join(repoRoot, 'config', dir))
         .filter((f) => f !== 'kustomization.yaml')
         .flatMap((f) => parseManifests(readFileSync(join(repoRoot, 'config', dir, f), 'utf8'))),
@@ -285,6 +327,15 @@ describe('Chart installed with helm install into a real API server', () => {
     kubectl('get', '-n', 'scoped-system', 'role/scoped-warren-leader-election', 'deployment/scoped-warren');
   });
 
+  it('installs the finalizer policy on a cluster that serves it', () => {
+    kubectl(
+      'get',
+      'mutatingadmissionpolicy/warren-finalizers',
+      'mutatingadmissionpolicybinding/warren-finalizers',
+    );
+    kubectl('get', 'mutatingadmissionpolicy/scoped-warren-finalizers');
+  });
+
   it('upgrades and uninstalls cleanly, keeping the CRDs', () => {
     helmOk(['upgrade', 'warren', chartDir, '--namespace', 'warren-system', '--set', 'replicas=2'], env);
     assert.equal(
@@ -293,6 +344,52 @@ describe('Chart installed with helm install into a real API server', () => {
     );
     helmOk(['uninstall', 'warren', '--namespace', 'warren-system'], env);
     assert.throws(() => kubectl('get', 'clusterrole/warren'));
+    assert.throws(() => kubectl('get', 'mutatingadmissionpolicy/warren-finalizers'));
     kubectl('get', `crd/${kinds[0].plural}.${kinds[0].group}`);
+  });
+
+  it('gives objects created in a watched namespace their finalizer, and objects elsewhere none', async () => {
+    // Only the namespaced release is left: its policy is bound to team-a and team-b.
+    kubectl('create', 'namespace', 'team-c');
+    const created = (namespace: string, kind: (typeof kinds)[number], name: string) => {
+      const object = {
+        apiVersion: `${kind.group}/v1alpha1`,
+        kind: kind.kind,
+        metadata: { name, namespace, finalizers: ['example.com/keep'] },
+        spec: validCases.find((c) => c.kind === kind.kind)?.spec ?? {},
+      };
+      return JSON.parse(
+        execFileSync(cp.kubectl, ['create', '-o', 'json', '-f', '-'], {
+          env,
+          input: JSON.stringify(object),
+          encoding: 'utf8',
+          stdio: ['pipe', 'pipe', 'pipe'],
+        }),
+      ) as Manifest & { metadata: { finalizers?: string[] } };
+    };
+    const byPlural = finalizerByPlural();
+    for (const kind of kinds) {
+      const finalizer = byPlural.get(kind.plural)!;
+      // A new policy is in force once the API server's policy cache has it.
+      const inWatched = await eventually(`a ${kind.kind} in team-a to get ${finalizer}`, () => {
+        const object = created('team-a', kind, `f-${kind.plural}-${String(Date.now())}`);
+        return object.metadata.finalizers?.includes(finalizer) ? object : undefined;
+      });
+      assert.deepEqual(
+        inWatched.metadata.finalizers,
+        ['example.com/keep', finalizer],
+        "the user's finalizer is kept",
+      );
+      // The cluster-wide release uninstalled above leaves the policy cache as late as a new one enters it.
+      const elsewhere = await eventually(`a ${kind.kind} in team-c to get no finalizer of ours`, () => {
+        const object = created('team-c', kind, `f-${kind.plural}-${String(Date.now())}`);
+        return object.metadata.finalizers?.includes(finalizer) ? undefined : object;
+      });
+      assert.deepEqual(
+        elsewhere.metadata.finalizers,
+        ['example.com/keep'],
+        `${kind.kind} outside the watched namespaces`,
+      );
+    }
   });
 });

@@ -60,10 +60,21 @@ export function parseManifests(text: string): Manifest[] {
     .filter((doc): doc is Manifest => doc !== null);
 }
 
-/** Renders the chart as release `warren` in namespace `warren-system`, with --set style values. */
-export function template(values: readonly string[] = [], namespace = 'warren-system'): Manifest[] {
+/** An API version a cluster of Kubernetes 1.36 serves and `helm template` does not assume. */
+export const admissionPolicyApi = 'admissionregistration.k8s.io/v1/MutatingAdmissionPolicy';
+
+/**
+ * Renders the chart as release `warren` in namespace `warren-system`, with --set style values, for a cluster
+ * that serves `apiVersions` besides those helm assumes.
+ */
+export function template(
+  values: readonly string[] = [],
+  namespace = 'warren-system',
+  apiVersions: readonly string[] = [],
+): Manifest[] {
   const args = ['template', 'warren', chartDir, '--namespace', namespace];
   for (const value of values) args.push('--set-json', value);
+  for (const apiVersion of apiVersions) args.push('--api-versions', apiVersion);
   return parseManifests(helmOk(args));
 }
 
