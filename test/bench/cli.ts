@@ -3,11 +3,16 @@
 //
 //   npm run bench -- topology --objects 1000 [--raw-only] [--timeout 600] [--operator-env KEY=value ...]
 //                             [--finalizer-by policy|operator]
+//   npm run bench -- compare --objects 1000 [--timeout 900]
+//     (also prints a table of both operators' figures before the JSON line)
 import { parseArgs } from 'node:util';
+import { runComparison } from './compare.ts';
 import { runTopologyBenchmark } from './topology.ts';
 
-const usage =
-  'usage: npm run bench -- topology --objects N [--raw-only] [--timeout SECONDS] [--operator-env KEY=value] [--finalizer-by policy|operator]';
+const usage = [
+  'usage: npm run bench -- topology --objects N [--raw-only] [--timeout SECONDS] [--operator-env KEY=value] [--finalizer-by policy|operator]',
+  '       npm run bench -- compare --objects N [--timeout SECONDS]',
+].join('\n');
 
 async function main(): Promise<void> {
   const { positionals, values } = parseArgs({
@@ -22,13 +27,22 @@ async function main(): Promise<void> {
     },
   });
   const [benchmark] = positionals;
-  if (benchmark !== 'topology') {
+  if (benchmark !== 'topology' && benchmark !== 'compare') {
     process.stderr.write(`${usage}\n`);
     process.exit(2);
   }
   const objects = Number(values.objects);
   if (!Number.isInteger(objects) || objects < 1)
     throw new Error(`--objects must be a positive integer: ${usage}`);
+  if (benchmark === 'compare') {
+    const { table, result } = await runComparison({
+      objects,
+      createConcurrency: Number(values['create-concurrency']),
+      timeoutMs: Number(values.timeout) * 1000,
+    });
+    process.stdout.write(`${table}\n${JSON.stringify(result)}\n`);
+    return;
+  }
   const finalizerBy = values['finalizer-by'];
   if (finalizerBy !== 'policy' && finalizerBy !== 'operator')
     throw new Error(`--finalizer-by takes policy or operator: ${usage}`);
