@@ -506,6 +506,9 @@ export async function watchObjects(
   const ready = new Map<string, Set<string>>(mixKinds.map((kind) => [kind, new Set<string>()]));
   const present = new Map<string, Set<string>>(mixKinds.map((kind) => [kind, new Set<string>()]));
   let changed: (() => void) | undefined;
+  // When each object was first seen Ready (performance.now()), and who waits for which.
+  const readyAt = new Map<string, number>();
+  const waiters = new Map<string, (at: number) => void>();
   const informers = mixKinds.map((kind) => {
     const informer = new ListWatchInformer<KubeObject>({
       client: kube,
@@ -518,14 +521,23 @@ export async function watchObjects(
     const seen = (obj: KubeObject) => {
       const name = obj.metadata.name ?? '';
       presentSet.add(name);
-      if (isReady(obj)) readySet.add(name);
-      else readySet.delete(name);
+      if (isReady(obj)) {
+        readySet.add(name);
+        const key = `${kind}/${name}`;
+        if (!readyAt.has(key)) {
+          const at = performance.now();
+          readyAt.set(key, at);
+          waiters.get(key)?.(at);
+          waiters.delete(key);
+        }
+      } else readySet.delete(name);
       changed?.();
     };
     const gone = (obj: KubeObject) => {
       const name = obj.metadata.name ?? '';
       presentSet.delete(name);
       readySet.delete(name);
+      readyAt.delete(`${kind}/${name}`);
       changed?.();
     };
     informer.addHandler({ add: seen, update: (_old, obj) => seen(obj), delete: gone });
@@ -540,6 +552,14 @@ export async function watchObjects(
   };
   return {
     count,
+    /** Resolves with the time (performance.now()) the watch first saw the object Ready. */
+    whenReady: (kind: MixKind, name: string) =>
+      new Promise<number>((resolve) => {
+        const key = `${kind}/${name}`;
+        const at = readyAt.get(key);
+        if (at === undefined) waiters.set(key, resolve);
+        else resolve(at);
+      }),
     /** Resolves when the count may have changed. */
     changed: () => new Promise<void>((resolve) => (changed = resolve)),
     stop: () => Promise.all(informers.map((informer) => informer.stop())),
