@@ -310,7 +310,12 @@ export async function scrapeWhenUp(
     try {
       return await scrape(operator.metricsUrl, metric, label);
     } catch (error) {
-      if (attempt > 100 || operator.process.exitCode !== null) throw error;
+      if (operator.process.exitCode !== null)
+        throw new Error(
+          `the operator exited (${String(operator.process.exitCode)}); log: ${operator.logPath}`,
+          { cause: error },
+        );
+      if (attempt > 100) throw error;
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
   }
