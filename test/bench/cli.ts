@@ -3,17 +3,26 @@
 //
 //   npm run bench -- topology --objects 1000 [--raw-only] [--timeout 600] [--operator-env KEY=value ...]
 //                             [--finalizer-by policy|operator]
+//   npm run bench -- compare --objects 1000 [--timeout 900]
+//     (also prints a table of both operators' figures before the JSON line)
+//   npm run bench -- latency [--objects 200] [--starts 5] [--timeout 900]
 import { parseArgs } from 'node:util';
+import { runComparison } from './compare.ts';
+import { runLatencyBenchmark } from './latency.ts';
 import { runTopologyBenchmark } from './topology.ts';
 
-const usage =
-  'usage: npm run bench -- topology --objects N [--raw-only] [--timeout SECONDS] [--operator-env KEY=value] [--finalizer-by policy|operator]';
+const usage = [
+  'usage: npm run bench -- topology --objects N [--raw-only] [--timeout SECONDS] [--operator-env KEY=value] [--finalizer-by policy|operator]',
+  '       npm run bench -- compare --objects N [--timeout SECONDS]',
+  '       npm run bench -- latency [--objects N] [--starts N] [--timeout SECONDS]',
+].join('\n');
 
 async function main(): Promise<void> {
   const { positionals, values } = parseArgs({
     allowPositionals: true,
     options: {
-      objects: { type: 'string', default: '1000' },
+      objects: { type: 'string' },
+      starts: { type: 'string', default: '5' },
       'raw-only': { type: 'boolean', default: false },
       timeout: { type: 'string', default: '900' },
       'create-concurrency': { type: 'string', default: '32' },
@@ -22,13 +31,30 @@ async function main(): Promise<void> {
     },
   });
   const [benchmark] = positionals;
-  if (benchmark !== 'topology') {
+  if (benchmark !== 'topology' && benchmark !== 'compare' && benchmark !== 'latency') {
     process.stderr.write(`${usage}\n`);
     process.exit(2);
   }
-  const objects = Number(values.objects);
+  const objects = Number(values.objects ?? (benchmark === 'latency' ? '200' : '1000'));
   if (!Number.isInteger(objects) || objects < 1)
     throw new Error(`--objects must be a positive integer: ${usage}`);
+  if (benchmark === 'latency') {
+    const starts = Number(values.starts);
+    if (!Number.isInteger(starts) || starts < 1)
+      throw new Error(`--starts must be a positive integer: ${usage}`);
+    const result = await runLatencyBenchmark({ objects, starts, timeoutMs: Number(values.timeout) * 1000 });
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+    return;
+  }
+  if (benchmark === 'compare') {
+    const { table, result } = await runComparison({
+      objects,
+      createConcurrency: Number(values['create-concurrency']),
+      timeoutMs: Number(values.timeout) * 1000,
+    });
+    process.stdout.write(`${table}\n${JSON.stringify(result)}\n`);
+    return;
+  }
   const finalizerBy = values['finalizer-by'];
   if (finalizerBy !== 'policy' && finalizerBy !== 'operator')
     throw new Error(`--finalizer-by takes policy or operator: ${usage}`);

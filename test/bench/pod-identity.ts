@@ -3,6 +3,7 @@
 // loads what it loads in a pod, which the memory figures are about. Without root, undefined, and the operator
 // reads the kubeconfig.
 import { leaderElectionRules, watchedNamespaceRules } from '../../src/rbac.ts';
+import { SERVICE_ACCOUNT_DIR } from '../../src/runtime/api-server.ts';
 import type { KubeClient } from '../../src/runtime/kube-client.ts';
 import { coreResources } from '../../src/runtime/resource.ts';
 import {
@@ -28,5 +29,16 @@ export async function podIdentity(
     subjects: [{ kind: 'ServiceAccount', name, namespace }],
   } as never);
   const token = await serviceAccountToken(kube, namespace, name, 4 * 3600);
-  return mountServiceAccount({ token, caPem, namespace }, kube.server);
+  const mounted = mountServiceAccount({ token, caPem, namespace }, kube.server);
+  if (!mounted) return undefined;
+  // The mount point is shared by every process on the machine that mounts a service account, and another
+  // one's cleanup may remove it between two operator starts: each start makes sure it exists (then execs,
+  // so the operator keeps the PID).
+  return {
+    ...mounted,
+    wrap: (command, args) => {
+      const [wrapper, wrapperArgs] = mounted.wrap(command, args);
+      return ['/bin/sh', ['-c', 'mkdir -p "$0" && exec "$@"', SERVICE_ACCOUNT_DIR, wrapper, ...wrapperArgs]];
+    },
+  };
 }

@@ -6,10 +6,14 @@
 # Prints the cache directories as shell assignments (KUBE_BIN_DIR=..., ETCD_BIN_DIR=..., HELM_BIN_DIR=...,
 # CONTAINERD_BIN_DIR=..., RUNC_BIN_DIR=..., CNI_BIN_DIR=..., COREDNS_BIN_DIR=...) on its last lines.
 # `build.sh control-plane` builds only the first group.
+# `build.sh topology-operator` builds only the official RabbitMQ messaging topology operator that
+# `npm run bench -- compare` measures beside Warren (with its CRDs and the RabbitmqCluster CRD it waits for,
+# copied from the same modules), and prints TOPOLOGY_OPERATOR_DIR=...; the other targets never build it.
 set -euo pipefail
 export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-buildvcs=false
 K8S_VERSION=1.36.3 K8S_MINOR=36 ETCD_VERSION=3.6.14 HELM_VERSION=4.3.1
 CONTAINERD_VERSION=2.4.2 RUNC_VERSION=1.5.3 CNI_VERSION=1.10.0 COREDNS_VERSION=1.15.0
+TOPOLOGY_OPERATOR_VERSION=1.20.1 CLUSTER_OPERATOR_VERSION=2.22.4
 ROOT=$(cd "$(dirname "$0")" && pwd)
 CACHE="${WARREN_TESTBINS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/warren-testbins}"
 KDIR="$CACHE/k8s-v$K8S_VERSION" EDIR="$CACHE/etcd-v$ETCD_VERSION" HDIR="$CACHE/helm-v$HELM_VERSION"
@@ -40,6 +44,26 @@ stamped() { reports "$2" "$1" --version; }
 built() { local dir=$1 version=$2; shift 2; [[ $(cat "$dir/.version" 2>/dev/null) == "$version" ]] || return 1
   for bin in "$@"; do [[ -x $dir/$bin ]] || return 1; done; }
 stamp() { echo "$2" >"$1/.version"; }
+if [[ $WHAT == topology-operator ]]; then
+  ODIR="$CACHE/messaging-topology-operator-v$TOPOLOGY_OPERATOR_VERSION"
+  mkdir -p "$ODIR"
+  if ! built "$ODIR" "$TOPOLOGY_OPERATOR_VERSION+$CLUSTER_OPERATOR_VERSION" messaging-topology-operator; then
+    need_go
+    echo "building the messaging topology operator v$TOPOLOGY_OPERATOR_VERSION into $ODIR" >&2
+    (cd "$ROOT/topology-operator" && go build -trimpath -ldflags "-s -w" -o "$ODIR/messaging-topology-operator" \
+      github.com/rabbitmq/messaging-topology-operator/cmd)
+    # Its CRDs, and the RabbitmqCluster CRD of the cluster operator it depends on, from the modules just built.
+    rm -rf "$ODIR/crds" && mkdir -p "$ODIR/crds"
+    for module in github.com/rabbitmq/messaging-topology-operator github.com/rabbitmq/cluster-operator/v2; do
+      dir=$(cd "$ROOT/topology-operator" && go list -m -f '{{.Dir}}' "$module")
+      cp "$dir"/config/crd/bases/*.yaml "$ODIR/crds/"
+    done
+    chmod -R u+w "$ODIR/crds"
+    stamp "$ODIR" "$TOPOLOGY_OPERATOR_VERSION+$CLUSTER_OPERATOR_VERSION"
+  fi
+  echo "TOPOLOGY_OPERATOR_DIR=$ODIR"
+  exit 0
+fi
 LDF="-s -w"
 for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
   LDF="$LDF -X $p.gitVersion=v$K8S_VERSION -X $p.gitMajor=1 -X $p.gitMinor=$K8S_MINOR"
