@@ -9,7 +9,13 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse, stringify } from 'yaml';
 import { leaderElectionRules, watchedNamespaceRules, type PolicyRule } from '../src/rbac.ts';
-import { finalizerPolicyManifests, finalizerPolicySpec } from '../src/admission.ts';
+import {
+  finalizerPolicyManifests,
+  finalizerPolicySpec,
+  podWritePolicyManifests,
+  podWritePolicySpec,
+  serviceAccountUsername,
+} from '../src/admission.ts';
 
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -88,7 +94,10 @@ export function rulesTemplate(): string {
   ].join('\n');
 }
 
-/** The chart's named template holding the finalizer policy's spec; admission-policy.yaml includes it. */
+// Stands for the release's ServiceAccount in the generated policy, replaced by the chart's own helper.
+const usernamePlaceholder = 'OPERATOR_USERNAME';
+
+/** The chart's named templates holding the admission policies' specs; admission-policy.yaml includes them. */
 export function admissionTemplate(): string {
   return [
     `{{/* ${generatedNote} The policy comes from src/admission.ts. */}}`,
@@ -98,13 +107,27 @@ export function admissionTemplate(): string {
     stringify(finalizerPolicySpec(), { lineWidth: 0 }).trimEnd(),
     '{{- end }}',
     '',
+    "{{/* The ValidatingAdmissionPolicy that lets the operator change a pod's skipPreStopChecks label alone. */}}",
+    '{{- define "warren.admission.podWritePolicySpec" -}}',
+    stringify(podWritePolicySpec(usernamePlaceholder), { lineWidth: 0 })
+      .trimEnd()
+      .replace(usernamePlaceholder, '{{ include "warren.operatorUsername" . }}'),
+    '{{- end }}',
+    '',
   ].join('\n');
 }
 
-/** config/admission/: the finalizer policy and its binding for all namespaces, as the chart renders them. */
+/** config/admission/: the finalizer and pod-write policies with their bindings, as the chart renders them. */
 export function admissionManifests(appVersion: string): Record<string, string> {
-  const manifests = finalizerPolicyManifests(`${plain.name}-finalizers`, plainLabels(appVersion));
-  return withKustomization({ 'finalizer_policy.yaml': manifests });
+  const labels = plainLabels(appVersion);
+  return withKustomization({
+    'finalizer_policy.yaml': finalizerPolicyManifests(`${plain.name}-finalizers`, labels),
+    'pod_write_policy.yaml': podWritePolicyManifests(
+      `${plain.name}-pod-writes`,
+      labels,
+      serviceAccountUsername(plain.namespace, plain.name),
+    ),
+  });
 }
 
 function meta(name: string, labels: Record<string, string>, namespace?: string): Manifest {
@@ -327,7 +350,8 @@ export async function renderDeployFiles(root = repoRoot): Promise<Map<string, st
       {
         apiVersion: 'kustomize.config.k8s.io/v1beta1',
         kind: 'Kustomization',
-        // ../admission needs Kubernetes 1.36 (MutatingAdmissionPolicy v1); drop it on older clusters.
+        // ../admission's finalizer policy needs Kubernetes 1.36 (MutatingAdmissionPolicy v1), its pod-write
+        // policy 1.30 (ValidatingAdmissionPolicy v1); drop what the cluster does not serve.
         resources: ['../crd', '../rbac', '../manager', '../admission'],
       },
     ]),

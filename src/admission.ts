@@ -5,10 +5,16 @@
 // is absent (older clusters, or the chart's admissionPolicy.enabled=false), so the policy is an optimisation,
 // never a requirement: failurePolicy Ignore lets a create through when the policy cannot be evaluated.
 //
+// A ValidatingAdmissionPolicy narrows what the operator's `pods: patch` permission can do. The operator patches a
+// pod for one reason, the skipPreStopChecks label set when its cluster is deleted, but RBAC cannot say "this label
+// only": a stolen operator token could change any pod's image and run code with that pod's Secrets. The policy
+// refuses every pod update by the operator's ServiceAccount that changes anything else.
+//
 // The chart's templates and config/admission/ are rendered from these builders (npm run generate).
 import { group } from './api/common.ts';
 import { kinds } from './api/kinds.ts';
 import { clusterFinalizer } from './cluster/reconciler.ts';
+import { skipPreStopChecksLabel } from './cluster/resources/statefulset.ts';
 import { topologyFinalizer } from './topology/reconciler/index.ts';
 
 export const admissionApiVersion = 'admissionregistration.k8s.io/v1';
@@ -27,6 +33,20 @@ export const admissionResources = {
     version: 'v1',
     plural: 'mutatingadmissionpolicybindings',
     kind: 'MutatingAdmissionPolicyBinding',
+    namespaced: false,
+  },
+  validatingPolicy: {
+    group: 'admissionregistration.k8s.io',
+    version: 'v1',
+    plural: 'validatingadmissionpolicies',
+    kind: 'ValidatingAdmissionPolicy',
+    namespaced: false,
+  },
+  validatingBinding: {
+    group: 'admissionregistration.k8s.io',
+    version: 'v1',
+    plural: 'validatingadmissionpolicybindings',
+    kind: 'ValidatingAdmissionPolicyBinding',
     namespaced: false,
   },
 } as const;
@@ -124,6 +144,79 @@ export function finalizerPolicyManifests(
       kind: 'MutatingAdmissionPolicyBinding',
       metadata: { name, labels },
       spec: finalizerBindingSpec(name, watchNamespaces),
+    },
+  ];
+}
+
+/** The user name the API server gives a ServiceAccount's requests. */
+export function serviceAccountUsername(namespace: string, name: string): string {
+  return `system:serviceaccount:${namespace}:${name}`;
+}
+
+/**
+ * The pod-write policy's spec: an update of a pod by `operatorUsername` may add, change or remove the
+ * skipPreStopChecks label and nothing else (spec, other labels, annotations, finalizers, owner references).
+ */
+export function podWritePolicySpec(operatorUsername: string): Record<string, unknown> {
+  const label = JSON.stringify(skipPreStopChecksLabel);
+  const unchanged = (field: string, empty: string) =>
+    `object.metadata.?${field}.orValue(${empty}) == oldObject.metadata.?${field}.orValue(${empty})`;
+  const message = `the operator may change a pod's ${skipPreStopChecksLabel} label and nothing else`;
+  return {
+    // A pod update the policy cannot evaluate is refused: this policy is a security boundary, not an optimisation.
+    failurePolicy: 'Fail',
+    matchConstraints: {
+      resourceRules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['UPDATE'], resources: ['pods'] }],
+    },
+    matchConditions: [
+      {
+        name: 'by-the-operator',
+        expression: `request.userInfo.username == ${JSON.stringify(operatorUsername)}`,
+      },
+    ],
+    variables: [
+      { name: 'oldLabels', expression: 'oldObject.metadata.?labels.orValue({})' },
+      { name: 'newLabels', expression: 'object.metadata.?labels.orValue({})' },
+    ],
+    validations: [
+      { expression: 'object.spec == oldObject.spec', message: `${message}: the spec changed` },
+      {
+        expression:
+          `variables.newLabels.all(k, k == ${label} || (k in variables.oldLabels && ` +
+          `variables.oldLabels[k] == variables.newLabels[k])) && ` +
+          `variables.oldLabels.all(k, k == ${label} || k in variables.newLabels)`,
+        message: `${message}: another label changed`,
+      },
+      {
+        expression: [
+          unchanged('annotations', '{}'),
+          unchanged('finalizers', '[]'),
+          unchanged('ownerReferences', '[]'),
+        ].join(' && '),
+        message: `${message}: annotations, finalizers or owner references changed`,
+      },
+    ],
+  };
+}
+
+/** The pod-write policy and its binding (Deny: a refused update fails with the policy's message). */
+export function podWritePolicyManifests(
+  name: string,
+  labels: Record<string, string>,
+  operatorUsername: string,
+): Record<string, unknown>[] {
+  return [
+    {
+      apiVersion: admissionApiVersion,
+      kind: 'ValidatingAdmissionPolicy',
+      metadata: { name, labels },
+      spec: podWritePolicySpec(operatorUsername),
+    },
+    {
+      apiVersion: admissionApiVersion,
+      kind: 'ValidatingAdmissionPolicyBinding',
+      metadata: { name, labels },
+      spec: { policyName: name, validationActions: ['Deny'] },
     },
   ];
 }

@@ -1,12 +1,31 @@
 // X.509 material for RabbitmqCluster TLS: a per-cluster CA, server certificates it signs, and the checks the
-// reconciler runs on certificates it finds in Secrets (its own or the user's). Certificates are built and parsed with
-// @peculiar/x509 on Node's WebCrypto; private keys are read with node:crypto, which accepts every PEM form a user may
-// bring (PKCS#8, SEC1 "EC PRIVATE KEY", PKCS#1 "RSA PRIVATE KEY"). Nothing here logs or returns key material beyond
-// the PEM it was asked to create.
-import { createHash, createPrivateKey, createPublicKey, type KeyObject, webcrypto } from 'node:crypto';
-// @peculiar/x509 resolves its algorithm providers through tsyringe, which needs the Reflect metadata API.
-import 'reflect-metadata';
-import * as x509 from '@peculiar/x509';
+// reconciler runs on certificates it finds in Secrets (its own or the user's). Certificates are read and checked with
+// node:crypto's X509Certificate; only issuing builds them, with @peculiar/x509 on Node's WebCrypto, loaded on first
+// use: the library and its reflection polyfill cost about 20 MiB of memory and half a second of start-up, which an
+// operator whose clusters issue no certificates should not pay. Private keys are read with node:crypto, which accepts
+// every PEM form a user may bring (PKCS#8, SEC1 "EC PRIVATE KEY", PKCS#1 "RSA PRIVATE KEY"). Nothing here logs or
+// returns key material beyond the PEM it was asked to create.
+import {
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  KeyObject,
+  webcrypto,
+  X509Certificate,
+} from 'node:crypto';
+
+type X509Library = typeof import('@peculiar/x509');
+let x509Library: Promise<X509Library> | undefined;
+
+/** @peculiar/x509, loaded once, the first time a certificate is issued. */
+function loadX509(): Promise<X509Library> {
+  x509Library ??= (async () => {
+    // It resolves its algorithm providers through tsyringe, which needs the Reflect metadata API.
+    await import('reflect-metadata');
+    return import('@peculiar/x509');
+  })();
+  return x509Library;
+}
 
 const crypto = webcrypto;
 const ecdsa = { name: 'ECDSA', namedCurve: 'P-256' } as const;
@@ -94,6 +113,7 @@ export async function issueCa(params: {
   namespace: string;
   validity: Validity;
 }): Promise<KeyPair> {
+  const x509 = await loadX509();
   const keys = await generateKeys();
   const certificate = await x509.X509CertificateGenerator.createSelfSigned(
     {
@@ -109,7 +129,7 @@ export async function issueCa(params: {
     },
     crypto,
   );
-  return { certificate: certificate.toString('pem'), privateKey: await exportPrivateKey(keys.privateKey) };
+  return { certificate: certificate.toString('pem'), privateKey: exportPrivateKey(keys.privateKey) };
 }
 
 /**
@@ -122,7 +142,8 @@ export async function issueServerCertificate(params: {
   dnsNames: readonly string[];
   validity: Validity;
 }): Promise<KeyPair> {
-  const caCertificate = parsePem(params.ca.certificate, 'CA certificate');
+  const x509 = await loadX509();
+  const caCertificate = new x509.X509Certificate(parsePem(params.ca.certificate, 'CA certificate').raw);
   const caKey = await importSigningKey(params.ca.privateKey);
   const keys = await generateKeys();
   const caKeyId = caCertificate.getExtension(x509.SubjectKeyIdentifierExtension)?.keyId;
@@ -148,15 +169,15 @@ export async function issueServerCertificate(params: {
     },
     crypto,
   );
-  return { certificate: certificate.toString('pem'), privateKey: await exportPrivateKey(keys.privateKey) };
+  return { certificate: certificate.toString('pem'), privateKey: exportPrivateKey(keys.privateKey) };
 }
 
 async function generateKeys(): Promise<webcrypto.CryptoKeyPair> {
   return crypto.subtle.generateKey(ecdsa, true, ['sign', 'verify']);
 }
 
-async function exportPrivateKey(key: webcrypto.CryptoKey): Promise<string> {
-  return x509.PemConverter.encode(await crypto.subtle.exportKey('pkcs8', key), 'PRIVATE KEY');
+function exportPrivateKey(key: webcrypto.CryptoKey): string {
+  return KeyObject.from(key).export({ type: 'pkcs8', format: 'pem' }) as string;
 }
 
 /** Imports a CA key of any PEM form for signing. */
@@ -188,48 +209,63 @@ export function parseCertificate(pem: string, what = 'certificate'): Certificate
   return describe(parsePem(pem, what));
 }
 
-function describe(certificate: x509.X509Certificate): CertificateInfo {
-  const san = certificate.getExtension(x509.SubjectAlternativeNameExtension);
-  const names = san?.names.items ?? [];
+function describe(certificate: X509Certificate): CertificateInfo {
+  const names = subjectAltNames(certificate.subjectAltName ?? '');
   return {
-    serialNumber: certificate.serialNumber,
-    subject: certificate.subject,
-    issuer: certificate.issuer,
-    notBefore: certificate.notBefore,
-    notAfter: certificate.notAfter,
-    dnsNames: names.filter((name) => name.type === 'dns').map((name) => name.value),
-    ipAddresses: names.filter((name) => name.type === 'ip').map((name) => name.value),
-    isCa: certificate.getExtension(x509.BasicConstraintsExtension)?.ca ?? false,
-    fingerprint: createHash('sha256').update(new Uint8Array(certificate.rawData)).digest('hex'),
+    serialNumber: certificate.serialNumber.toLowerCase(),
+    subject: distinguishedName(certificate.subject),
+    issuer: distinguishedName(certificate.issuer),
+    notBefore: certificate.validFromDate,
+    notAfter: certificate.validToDate,
+    dnsNames: names.filter((name) => name.type === 'DNS').map((name) => name.value),
+    ipAddresses: names.filter((name) => name.type === 'IP Address').map((name) => name.value),
+    isCa: certificate.ca,
+    fingerprint: createHash('sha256').update(certificate.raw).digest('hex'),
   };
 }
 
-function parsePem(pem: string, what: string): x509.X509Certificate {
+/** Node writes a name one attribute per line; a status or message reads better on one. */
+function distinguishedName(name: string): string {
+  return name.split('\n').join(', ');
+}
+
+/**
+ * The entries of Node's subjectAltName string (`DNS:a, IP Address:10.0.0.1`); a value holding a comma or a quote
+ * comes JSON-quoted.
+ */
+function subjectAltNames(text: string): { type: string; value: string }[] {
+  const entries: { type: string; value: string }[] = [];
+  for (const match of text.matchAll(/([A-Za-z ]+):("(?:[^"\\]|\\.)*"|[^,]*)(?:, |$)/g)) {
+    const [, type = '', raw = ''] = match;
+    entries.push({ type, value: raw.startsWith('"') ? (JSON.parse(raw) as string) : raw });
+  }
+  return entries;
+}
+
+function parsePem(pem: string, what: string): X509Certificate {
   const [first] = splitPem(pem, what);
   if (!first) throw new CertificateError('InvalidCertificate', `the ${what} holds no PEM certificate`);
   return first;
 }
 
-function splitPem(pem: string, what: string): x509.X509Certificate[] {
-  let blocks: x509.PemStruct[];
-  try {
-    blocks = x509.PemConverter.decodeWithHeaders(pem).filter((block) => block.type === 'CERTIFICATE');
-  } catch {
+const certificateBlock = /-----BEGIN CERTIFICATE-----([A-Za-z0-9+/=\s]*?)-----END CERTIFICATE-----/g;
+
+function splitPem(pem: string, what: string): X509Certificate[] {
+  if (!pem.includes('-----BEGIN '))
     throw new CertificateError('InvalidCertificate', `the ${what} is not PEM`);
-  }
+  const blocks = [...pem.matchAll(certificateBlock)].map((match) => (match[1] ?? '').replace(/\s+/g, ''));
   if (blocks.length === 0)
     throw new CertificateError('InvalidCertificate', `the ${what} holds no PEM certificate`);
-  return blocks.map((block) => {
-    const der = Buffer.from(block.rawData).toString('base64');
+  return blocks.map((der) => {
     const cached = parsed.get(der);
     if (cached) {
       parsed.delete(der);
       parsed.set(der, cached);
       return cached;
     }
-    let certificate: x509.X509Certificate;
+    let certificate: X509Certificate;
     try {
-      certificate = new x509.X509Certificate(block.rawData);
+      certificate = new X509Certificate(Buffer.from(der, 'base64'));
     } catch {
       throw new CertificateError('InvalidCertificate', `the ${what} is not a valid X.509 certificate`);
     }
@@ -240,10 +276,10 @@ function splitPem(pem: string, what: string): x509.X509Certificate[] {
 }
 
 /**
- * Recently parsed certificates by DER. The ASN.1 decoder takes milliseconds per certificate, and every reconcile reads
- * the same few; the cache keeps that off the event loop. Least recently used entries go first.
+ * Recently parsed certificates by DER. Parsing takes a while per certificate, and every reconcile reads the same
+ * few; the cache keeps that off the event loop. Least recently used entries go first.
  */
-const parsed = new Map<string, x509.X509Certificate>();
+const parsed = new Map<string, X509Certificate>();
 const parsedCacheSize = 512;
 
 function readPrivateKey(pem: string, what: string): KeyObject {
@@ -262,11 +298,7 @@ export function keyMatchesCertificate(keyPem: string, certificatePem: string): b
   const certificate = parsePem(certificatePem, 'certificate');
   const key = readPrivateKey(keyPem, 'private key');
   const fromKey = createPublicKey(key).export({ type: 'spki', format: 'der' });
-  const fromCertificate = createPublicKey({
-    key: Buffer.from(certificate.publicKey.rawData),
-    format: 'der',
-    type: 'spki',
-  }).export({ type: 'spki', format: 'der' });
+  const fromCertificate = certificate.publicKey.export({ type: 'spki', format: 'der' });
   return fromKey.equals(fromCertificate);
 }
 
@@ -274,17 +306,16 @@ export function keyMatchesCertificate(keyPem: string, certificatePem: string): b
  * Whether the first certificate in `certificatePem` was issued by one of the CA certificates in `caBundlePem` and
  * both are valid at `at`: the issuer name matches, the CA may sign certificates, and the signature verifies.
  */
-export async function chainsTo(certificatePem: string, caBundlePem: string, at: Date): Promise<boolean> {
+export function chainsTo(certificatePem: string, caBundlePem: string, at: Date): Promise<boolean> {
   const certificate = parsePem(certificatePem, 'certificate');
-  if (!withinValidity(certificate, at)) return false;
+  if (!withinValidity(certificate, at)) return Promise.resolve(false);
   for (const ca of splitPem(caBundlePem, 'CA bundle')) {
-    if (ca.subject !== certificate.issuer || !withinValidity(ca, at)) continue;
-    if (ca.getExtension(x509.BasicConstraintsExtension)?.ca !== true) continue;
-    if (await certificate.verify({ publicKey: ca, signatureOnly: true }, crypto)) return true;
+    if (ca.subject !== certificate.issuer || !withinValidity(ca, at) || !ca.ca) continue;
+    if (certificate.verify(ca.publicKey)) return Promise.resolve(true);
   }
-  return false;
+  return Promise.resolve(false);
 }
 
-function withinValidity(certificate: x509.X509Certificate, at: Date): boolean {
-  return certificate.notBefore <= at && at <= certificate.notAfter;
+function withinValidity(certificate: X509Certificate, at: Date): boolean {
+  return certificate.validFromDate <= at && at <= certificate.validToDate;
 }

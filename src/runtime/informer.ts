@@ -82,6 +82,8 @@ interface WatchEvent {
 }
 
 /** An informer for one scope: all namespaces, or one namespace, with an optional label selector. */
+const lastAppliedAnnotation = 'kubectl.kubernetes.io/last-applied-configuration';
+
 export class ListWatchInformer<T extends KubeObject = KubeObject> implements Informer<T> {
   readonly resource: ResourceRef;
   readonly labelSelector: string | undefined;
@@ -355,11 +357,19 @@ export class ListWatchInformer<T extends KubeObject = KubeObject> implements Inf
     this.metrics?.cachedObjects.set(this.metricLabel, this.store.size);
   }
 
-  /** List items lack apiVersion and kind; managedFields is dropped to keep the cache small. */
+  /**
+   * List items lack apiVersion and kind. managedFields and kubectl's last-applied-configuration (a second copy of
+   * the whole object) are dropped to keep the cache small: no reconciler reads them.
+   */
   private normalize(obj: T): T {
     obj.apiVersion ??= apiVersionOf(this.resource);
     obj.kind ??= this.resource.kind;
     if (obj.metadata.managedFields !== undefined) delete obj.metadata.managedFields;
+    const annotations = obj.metadata.annotations;
+    if (annotations?.[lastAppliedAnnotation] !== undefined) {
+      Reflect.deleteProperty(annotations, lastAppliedAnnotation);
+      if (Object.keys(annotations).length === 0) delete obj.metadata.annotations;
+    }
     return obj;
   }
 

@@ -27,3 +27,33 @@ mutations:
     applyConfiguration:
       expression: 'Object{metadata: Object.metadata{finalizers: [request.resource.resource in ["rabbitmqclusters"] ? "deletion.finalizers.rabbitmqclusters.warren.dev" : "warren.dev/topology"]}}'
 {{- end }}
+
+{{/* The ValidatingAdmissionPolicy that lets the operator change a pod's skipPreStopChecks label alone. */}}
+{{- define "warren.admission.podWritePolicySpec" -}}
+failurePolicy: Fail
+matchConstraints:
+  resourceRules:
+    - apiGroups:
+        - ""
+      apiVersions:
+        - v1
+      operations:
+        - UPDATE
+      resources:
+        - pods
+matchConditions:
+  - name: by-the-operator
+    expression: request.userInfo.username == "{{ include "warren.operatorUsername" . }}"
+variables:
+  - name: oldLabels
+    expression: oldObject.metadata.?labels.orValue({})
+  - name: newLabels
+    expression: object.metadata.?labels.orValue({})
+validations:
+  - expression: object.spec == oldObject.spec
+    message: "the operator may change a pod's skipPreStopChecks label and nothing else: the spec changed"
+  - expression: variables.newLabels.all(k, k == "skipPreStopChecks" || (k in variables.oldLabels && variables.oldLabels[k] == variables.newLabels[k])) && variables.oldLabels.all(k, k == "skipPreStopChecks" || k in variables.newLabels)
+    message: "the operator may change a pod's skipPreStopChecks label and nothing else: another label changed"
+  - expression: object.metadata.?annotations.orValue({}) == oldObject.metadata.?annotations.orValue({}) && object.metadata.?finalizers.orValue([]) == oldObject.metadata.?finalizers.orValue([]) && object.metadata.?ownerReferences.orValue([]) == oldObject.metadata.?ownerReferences.orValue([])
+    message: "the operator may change a pod's skipPreStopChecks label and nothing else: annotations, finalizers or owner references changed"
+{{- end }}

@@ -89,3 +89,8 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 - name: HEALTH_PROBE_BIND_ADDRESS
   value: {{ printf ":%v" .Values.probes.port | quote }}
 {{- end }}
+
+{{- /* The user name of the operator's requests, as the API server sees its ServiceAccount. */}}
+{{- define "warren.operatorUsername" -}}
+{{- printf "system:serviceaccount:%s:%s" .Release.Namespace (include "warren.serviceAccountName" .) }}
+{{- end }}

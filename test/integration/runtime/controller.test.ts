@@ -65,6 +65,21 @@ describe('A controller on the runtime', () => {
     assert.equal(of('lifecycle')[0]?.value, 'v1');
   });
 
+  it("caches objects without managedFields or kubectl's copy of the last applied object", async () => {
+    const lastApplied = 'kubectl.kubernetes.io/last-applied-configuration';
+    await api.client.create(
+      coreResources.configMap,
+      cm('applied', 'v1', { annotations: { [lastApplied]: '{"data":{"value":"v1"}}', team: 'a' } }),
+    );
+    const live = await api.client.get<ConfigMap>(coreResources.configMap, key('applied'));
+    assert.ok(live?.metadata.managedFields, 'the API server keeps managedFields');
+    const informer = manager.informer<ConfigMap>(coreResources.configMap, { labelSelector: TEST_LABEL });
+    const cached = await eventually('the object in the cache', () => informer.get(key('applied')));
+    assert.equal(cached.metadata.managedFields, undefined);
+    assert.equal(cached.metadata.annotations?.team, 'a');
+    assert.equal(cached.metadata.annotations[lastApplied], undefined);
+  });
+
   it('ignores objects its label selector does not match', async () => {
     await api.client.create(coreResources.configMap, {
       metadata: { name: 'unlabelled', namespace },

@@ -1,18 +1,19 @@
 // The Helm chart: lint, render in both RBAC modes, reject bad values, match config/, and install for real.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startControlPlane, type ControlPlaneHandle } from '../../env/control-plane.ts';
 import { leaderElectionRules, watchedNamespaceRules } from '../../../src/rbac.ts';
 import { kinds } from '../../../src/api/kinds.ts';
 import { parseDuration } from '../../../src/settings.ts';
-import { finalizerByPlural, finalizerPolicySpec } from '../../../src/admission.ts';
+import { finalizerByPlural, finalizerPolicySpec, podWritePolicySpec } from '../../../src/admission.ts';
 import { eventually } from '../../env/shared.ts';
 import { validCases } from '../api/cases.ts';
 import {
   admissionPolicyApi,
+  podWritePolicyApi,
   chartDir,
   helm,
   helmOk,
@@ -179,6 +180,21 @@ describe('Helm chart', () => {
     assert.equal(find(off, 'MutatingAdmissionPolicy'), undefined, 'rendered though turned off');
   });
 
+  it("narrows the operator's pod writes with the policy of src/admission.ts where the cluster serves it", () => {
+    assert.equal(
+      find(template(), 'ValidatingAdmissionPolicy'),
+      undefined,
+      'rendered for a cluster without it',
+    );
+    const manifests = template([], 'other-system', [podWritePolicyApi]);
+    const policy = find(manifests, 'ValidatingAdmissionPolicy', 'warren-pod-writes');
+    assert.deepEqual(policy?.spec, podWritePolicySpec('system:serviceaccount:other-system:warren'));
+    const binding = find(manifests, 'ValidatingAdmissionPolicyBinding', 'warren-pod-writes');
+    assert.deepEqual(binding?.spec, { policyName: 'warren-pod-writes', validationActions: ['Deny'] });
+    const off = template(['podWritePolicy={"enabled":false}'], 'warren-system', [podWritePolicyApi]);
+    assert.equal(find(off, 'ValidatingAdmissionPolicy'), undefined, 'rendered though turned off');
+  });
+
   it('binds the finalizer policy to the watched namespaces alone in namespaced mode', () => {
     const manifests = template(['watchNamespaces=["team-a","team-b"]'], 'warren-system', [
       admissionPolicyApi,
@@ -213,7 +229,10 @@ describe('Helm chart', () => {
     };
     const key = (m: Manifest) => `${m.kind}/${m.metadata.namespace ?? ''}/${m.metadata.name}`;
     const chart = new Map(
-      template([], 'warren-system', [admissionPolicyApi]).map((m) => [key(m), withoutHelm(m)]),
+      template([], 'warren-system', [admissionPolicyApi, podWritePolicyApi]).map((m) => [
+        key(m),
+        withoutHelm(m),
+      ]),
     );
     const plain = ['rbac', 'manager', 'admission'].flatMap((dir) =>
       readdirSync(join(repoRoot, 'config', dir))
@@ -391,5 +410,67 @@ describe('Chart installed with helm install into a real API server', () => {
         `${kind.kind} outside the watched namespaces`,
       );
     }
+  });
+  it("refuses every pod update by the operator's ServiceAccount but its skipPreStopChecks label", async () => {
+    kubectl('get', 'validatingadmissionpolicy/scoped-warren-pod-writes');
+    const pod = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'broker-0', namespace: 'team-a', labels: { app: 'broker' } },
+      spec: { nodeName: 'nowhere', containers: [{ name: 'rabbitmq', image: 'rabbitmq:4.1' }] },
+    };
+    execFileSync(cp.kubectl, ['create', '-f', '-'], { env, input: JSON.stringify(pod), stdio: 'pipe' });
+    const operator = 'system:serviceaccount:scoped-system:scoped-warren';
+    // kubectl reads a pod before it patches it; the operator itself never needs to.
+    kubectl('create', 'role', '-n', 'team-a', 'kubectl-reads', '--verb=get', '--resource=pods');
+    kubectl(
+      'create',
+      'rolebinding',
+      '-n',
+      'team-a',
+      'kubectl-reads',
+      '--role=kubectl-reads',
+      `--user=${operator}`,
+    );
+    const patch = (as: string | undefined, change: unknown) =>
+      spawnSync(
+        cp.kubectl,
+        [
+          ...(as ? [`--as=${as}`] : []),
+          'patch',
+          '-n',
+          'team-a',
+          'pod/broker-0',
+          '--type=merge',
+          '-p',
+          JSON.stringify(change),
+        ],
+        { env, encoding: 'utf8' },
+      );
+    const image = { spec: { containers: [{ name: 'rabbitmq', image: 'attacker/rabbitmq:4.1' }] } };
+    // A new policy is in force once the API server's policy cache has it.
+    await eventually('the operator to be refused a new image', () => {
+      const refused = patch(operator, image);
+      return refused.status !== 0 && /the spec changed/.test(refused.stderr) ? refused : undefined;
+    });
+    const refusals = [
+      { change: { metadata: { labels: { app: 'other' } } }, reason: /another label changed/ },
+      { change: { metadata: { annotations: { note: 'x' } } }, reason: /annotations, finalizers/ },
+      { change: { metadata: { finalizers: ['example.com/hold'] } }, reason: /annotations, finalizers/ },
+    ];
+    for (const { change, reason } of refusals) {
+      const refused = patch(operator, change);
+      assert.notEqual(refused.status, 0, JSON.stringify(change));
+      assert.match(refused.stderr, reason);
+    }
+    const labelled = patch(operator, { metadata: { labels: { skipPreStopChecks: 'true' } } });
+    assert.equal(labelled.status, 0, labelled.stderr);
+    assert.equal(
+      kubectl('get', '-n', 'team-a', 'pod/broker-0', '-o', 'jsonpath={.metadata.labels.skipPreStopChecks}'),
+      'true',
+    );
+    // Everyone else is untouched by the policy.
+    const byAdmin = patch(undefined, image);
+    assert.equal(byAdmin.status, 0, byAdmin.stderr);
   });
 });

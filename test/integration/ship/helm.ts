@@ -62,6 +62,8 @@ export function parseManifests(text: string): Manifest[] {
 
 /** An API version a cluster of Kubernetes 1.36 serves and `helm template` does not assume. */
 export const admissionPolicyApi = 'admissionregistration.k8s.io/v1/MutatingAdmissionPolicy';
+/** Served since Kubernetes 1.30; helm template does not assume it either. */
+export const podWritePolicyApi = 'admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy';
 
 /**
  * Renders the chart as release `warren` in namespace `warren-system`, with --set style values, for a cluster
