@@ -77,7 +77,7 @@ export const vhostKind: TopologyKind<VhostSpec, VhostWant, Vhost> = {
     ops.push(...limitOps({ vhost: want.name }, want.limits, live?.limits ?? {}));
     return ops;
   },
-  fresh: (client, v, signal) => client.listQueues(v.name, signal),
+  fresh: (client, v, _live, signal) => client.listQueues(v.name, signal),
   deletion: (want, policy, fresh) => vhostDeletion(want, policy, fresh as QueueDetails[] | undefined),
 };
 
