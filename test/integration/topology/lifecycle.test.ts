@@ -73,6 +73,29 @@ describe('Vhost', () => {
     });
     await waitReady('Vhost', ns, 'vhost');
   });
+
+  it('keeps a deleted Vhost while a queue in it holds messages, then deletes its queues and itself', async () => {
+    const doomed = `${vhost}-doomed`;
+    await create('Vhost', ns, 'doomed', { name: doomed, rabbitmqClusterReference: ref });
+    await waitReady('Vhost', ns, 'doomed');
+    await rmq.call('PUT', `/api/queues/${enc(doomed)}/kept`, { durable: true });
+    const published = await rmq.call('POST', `/api/exchanges/${enc(doomed)}/amq.default/publish`, {
+      routing_key: 'kept',
+      payload: 'still wanted',
+      payload_encoding: 'string',
+      properties: {},
+    });
+    assert.deepEqual(published.body, { routed: true });
+
+    await remove('Vhost', ns, 'doomed');
+    // Until the broker has counted the message the count is unknown, which blocks too (DeletionPending).
+    await waitReason('Vhost', ns, 'doomed', 'DeletionBlockedByMessages');
+    assert.ok(await rmq.get(`/api/vhosts/${enc(doomed)}`), 'the vhost is kept');
+
+    assert.equal((await rmq.call('DELETE', `/api/queues/${enc(doomed)}/kept/contents`)).status, 204);
+    await waitGone('Vhost', ns, 'doomed');
+    assert.equal(await rmq.get(`/api/vhosts/${enc(doomed)}`), undefined);
+  });
 });
 
 describe('Routing through exchanges, queues and bindings', () => {
@@ -300,6 +323,31 @@ describe('Queue', () => {
     await patchSpec('Queue', ns, 'q-data', { deletionPolicy: 'delete-with-data' });
     await waitGone('Queue', ns, 'q-data');
     assert.equal(await rmq.get(`/api/queues/${enc(vhost)}/q-data`), undefined);
+  });
+
+  it("keeps a classic queue with messages through the broker's if-empty check, and deletes it once drained", async () => {
+    await create('Queue', ns, 'q-drained', {
+      name: 'q-drained',
+      vhost,
+      type: 'classic',
+      rabbitmqClusterReference: ref,
+    });
+    await waitReady('Queue', ns, 'q-drained');
+    const published = await rmq.call('POST', `/api/exchanges/${enc(vhost)}/amq.default/publish`, {
+      routing_key: 'q-drained',
+      payload: 'still wanted',
+      payload_encoding: 'string',
+      properties: {},
+    });
+    assert.deepEqual(published.body, { routed: true });
+
+    await remove('Queue', ns, 'q-drained');
+    await waitReason('Queue', ns, 'q-drained', 'DeletionBlockedByMessages');
+    assert.ok(await rmq.get(`/api/queues/${enc(vhost)}/q-drained`), 'the queue is kept');
+
+    assert.equal((await rmq.call('DELETE', `/api/queues/${enc(vhost)}/q-drained/contents`)).status, 204);
+    await waitGone('Queue', ns, 'q-drained');
+    assert.equal(await rmq.get(`/api/queues/${enc(vhost)}/q-drained`), undefined);
   });
 
   it('deletes an empty queue', async () => {
