@@ -55,7 +55,7 @@ export async function reconcileDeletion<Spec, W, L>(
     );
   }
   const what = kind.describe(want);
-  const c = clientFor(shared, connection);
+  const c = clientFor(shared, connection, k);
   const other = otherClaimant(shared, obj, c.brokerId, kind.brokerKey(want), ctx.cache);
   if (other) {
     return finish('Retained', `Kept ${what}: ${kind.kind} "${other.metadata.name ?? ''}" still declares it.`);

@@ -92,6 +92,7 @@ function harness(options: { definitions?: Definitions; fail?: Error; fresh?: Que
       secret: () => Promise.resolve(undefined),
     },
     clients: { get: () => client },
+    brokers: { use: () => undefined, forget: () => undefined },
     snapshots: {
       get: () => {
         snapshotReads++;

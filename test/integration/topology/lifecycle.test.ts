@@ -3,6 +3,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import amqp from 'amqplib';
+import type { SnapshotCache } from '../../../src/rabbitmq/snapshot/index.ts';
 import {
   broker,
   core,
@@ -503,6 +504,31 @@ describe('User and Permission', () => {
     await remove('User', ns, 'reader');
     await waitGone('User', ns, 'reader');
     assert.equal(await rmq.get(`/api/users/${enc(username)}`), undefined);
+  });
+});
+
+describe('Brokers no object uses', () => {
+  it('frees the snapshot and clients of a broker once its last object is gone', async () => {
+    // The same broker under another address is another broker to the operator.
+    const other = { ...testEnv(), managementUrl: testEnv().managementUrl.replace('127.0.0.1', 'localhost') };
+    await createConnectionSecret(ns, 'other-address', other);
+    await create('Exchange', ns, 'x-elsewhere', {
+      name: 'x-elsewhere',
+      vhost,
+      rabbitmqClusterReference: { connectionSecret: { name: 'other-address' } },
+    });
+    await waitReady('Exchange', ns, 'x-elsewhere');
+    const snapshots = operator.topology.runtime.snapshots as SnapshotCache;
+    const brokerId = snapshots.brokers.find((id) => id.includes('localhost'));
+    assert.ok(brokerId, `a snapshot of the other address among ${snapshots.brokers.join(', ')}`);
+
+    await remove('Exchange', ns, 'x-elsewhere');
+    await waitGone('Exchange', ns, 'x-elsewhere');
+    await eventually(
+      'the snapshot freed (one refresh interval later)',
+      () => !snapshots.brokers.includes(brokerId),
+    );
+    assert.ok(snapshots.brokers.length > 0, 'the broker other objects use is kept');
   });
 });
 
