@@ -11,6 +11,7 @@ import type { Manager } from '../runtime/manager.ts';
 import { coreResources, keyOf, type ObjectKey } from '../runtime/resource.ts';
 import type { Settings } from '../settings.ts';
 import { BrokerSlots } from './broker-slots.ts';
+import { BrokerUsage } from './broker-usage.ts';
 import { Connections, type ClusterObject, type SecretObject } from './connections.ts';
 import { DependencyIndex, targets } from './dependencies.ts';
 import { topologyKinds, type AnyTopologyKind } from './kinds/index.ts';
@@ -81,7 +82,17 @@ export function registerTopologyControllers(manager: Manager, settings: Settings
     },
     onError: (_brokerId, error) => log.debug({ err: error }, 'broker snapshot refresh failed'),
   });
+  // A broker no object uses any more: its refresh timer, snapshot and connections go after one refresh interval.
+  const brokers = new BrokerUsage({
+    graceMs: settings.brokerRefreshInterval,
+    release: (brokerId) => {
+      log.debug({ broker: brokerId }, 'no object uses the broker any more: freeing its snapshot and clients');
+      snapshots.forget(brokerId);
+      void clients.forget(brokerId);
+    },
+  });
   void manager.done.then(async () => {
+    brokers.close();
     snapshots.close();
     await clients.close();
   });
@@ -105,6 +116,7 @@ export function registerTopologyControllers(manager: Manager, settings: Settings
     references,
     wake,
     enqueue: (controller, key) => controllers.get(controller)?.enqueue(key),
+    brokers,
     slots: new BrokerSlots(settings.maxReconcilesPerBroker),
     dependencyGraceMs: settings.dependencyGracePeriod,
   };

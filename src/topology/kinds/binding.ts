@@ -1,10 +1,8 @@
 // Binding: no name on the broker. Its identity is the whole tuple (source, destination, destination type,
 // routing key, arguments); the client deletes exactly the properties key of the matching binding.
 import { type BindingSpec, bindingResource } from '../../api/index.ts';
-import type { Binding, ListedBinding } from '../../rabbitmq/types.ts';
+import type { Binding } from '../../rabbitmq/types.ts';
 import { snapshotKeys } from '../../rabbitmq/snapshot/index.ts';
-import { isBrokerError } from '../../rabbitmq/errors.ts';
-import { sameArguments } from '../../rabbitmq/normalise.ts';
 import type { Dependency, TopologyKind } from './types.ts';
 
 /** Exchanges every vhost has, which the definitions export leaves out. */
@@ -45,16 +43,6 @@ export const bindingKind: TopologyKind<BindingSpec, Binding, Binding> = {
   live: (state, b) => (state.hasBinding(b) ? b : undefined),
   compare: () => ({ changes: [] }), // the identity is the whole binding: present means equal
   write: (want, live) => (live ? [] : [{ op: 'createBinding', binding: want }]),
-  fresh: async (client, b, signal) => {
-    let listed: ListedBinding[];
-    try {
-      listed = await client.listBindings(b.vhost, b.source, b.destination_type, b.destination, signal);
-    } catch (error) {
-      if (isBrokerError(error, 'NotFound')) return undefined; // the vhost is gone
-      throw error;
-    }
-    return listed.find((l) => l.routing_key === b.routing_key && sameArguments(l.arguments, b.arguments));
-  },
   deletion: (want, _policy, fresh) =>
     fresh === undefined
       ? { action: 'gone' }

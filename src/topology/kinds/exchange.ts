@@ -87,7 +87,6 @@ export const exchangeKind: TopologyKind<ExchangeSpec, ExchangeWant, Exchange> = 
             },
           },
         ],
-  fresh: (client, x, signal) => client.getExchange(x.vhost, x.name, signal),
   deletion: (want, policy, fresh) => {
     if (policy === 'retain') return { action: 'retain' };
     if (fresh === undefined) return { action: 'gone' };

@@ -44,7 +44,6 @@ export const permissionKind: TopologyKind<PermissionSpec, PermissionWant, Permis
       settings: { configure: want.configure, write: want.write, read: want.read },
     },
   ],
-  fresh: (client, p, signal) => client.getPermission(p.vhost, p.user, signal),
   deletion: (want, _policy, fresh) =>
     fresh === undefined
       ? { action: 'gone' }

@@ -54,7 +54,6 @@ export const policyKind: TopologyKind<PolicySpec, PolicyWant, Policy> = {
       },
     },
   ],
-  fresh: (client, p, signal) => client.getPolicy(p.vhost, p.name, signal),
   deletion: (want, _policy, fresh) =>
     fresh === undefined
       ? { action: 'gone' }

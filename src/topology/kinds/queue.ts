@@ -98,7 +98,12 @@ export const queueKind: TopologyKind<QueueSpec, QueueWant, Queue> = {
       },
     ];
   },
-  fresh: (client, q, signal) => client.getQueue(q.vhost, q.name, signal),
+  // A classic queue is deleted with if-empty (and if-unused), which the broker checks as it deletes: the
+  // snapshot's queue says enough. Quorum queues and streams refuse those flags, so their counts are read now.
+  fresh: (client, q, live, signal) =>
+    live === undefined || queueTypeOf(live) === 'classic'
+      ? Promise.resolve(live)
+      : client.getQueue(q.vhost, q.name, signal),
   deletion: (want, policy, fresh) => queueDeletion(want, policy, fresh as QueueDetails | undefined),
 };
 

@@ -45,8 +45,6 @@ export const topicPermissionKind: TopologyKind<TopicPermissionSpec, TopicPermiss
       settings: { exchange: want.exchange, write: want.write, read: want.read },
     },
   ],
-  fresh: async (client, p, signal) =>
-    (await client.getTopicPermissions(p.vhost, p.user, signal)).find((t) => t.exchange === p.exchange),
   deletion: (want, _policy, fresh) =>
     fresh === undefined
       ? { action: 'gone' }

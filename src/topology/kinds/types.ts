@@ -51,8 +51,8 @@ export interface Dependency {
 export type Desired<W> = { ok: true; want: W } | { ok: false; reason: string; message: string };
 
 /**
- * What to do to delete the broker object, decided from a fresh read made right before deleting (the
- * snapshot may be a minute old, and a message count must not be).
+ * What to do to delete the broker object, decided from the snapshot, or from a fresh read made right before
+ * deleting where the broker's own guard cannot decide (a quorum queue's message count must not be a minute old).
  */
 export type DeletionStep =
   | { action: 'gone' }
@@ -148,7 +148,18 @@ export interface TopologyKind<Spec, W, Live> {
   compare: (live: Live, want: W, secrets: SecretOps) => Comparison;
   /** The writes that make the broker match `want`, given what is there now (undefined = absent). */
   write: (want: W, live: Live | undefined, secrets: SecretOps) => BrokerOp[];
-  /** Reads what deletion must decide on, right before deleting; undefined when the object is gone. */
-  fresh: (client: ManagementClient, want: W, signal?: AbortSignal) => Promise<unknown>;
-  deletion: (want: W, policy: DeletionPolicy, fresh: unknown) => DeletionStep;
+  /**
+   * Reads what deletion must decide on, right before deleting, where the snapshot cannot say (a message count
+   * changes by the second); undefined when the object is gone. `live` is the snapshot's object. Without it,
+   * deletion decides on the snapshot alone: a DELETE of something already gone is answered 404, which counts
+   * as done, so deleting N objects costs N requests, not 2N.
+   */
+  fresh?: (
+    client: ManagementClient,
+    want: W,
+    live: Live | undefined,
+    signal?: AbortSignal,
+  ) => Promise<unknown>;
+  /** `current` is what `fresh` read, or the snapshot's live object for a kind without `fresh`. */
+  deletion: (want: W, policy: DeletionPolicy, current: unknown) => DeletionStep;
 }

@@ -83,7 +83,6 @@ export const userKind: TopologyKind<UserSpec, UserWant, User> = {
     ops.push(...limitOps({ user: want.name }, want.limits, live?.limits ?? {}));
     return ops;
   },
-  fresh: (client, u, signal) => client.getUser(u.name, signal),
   deletion: (want, _policy, fresh) =>
     fresh === undefined
       ? { action: 'gone' }

@@ -83,12 +83,28 @@ describe('Vhost deletion', () => {
     assert.match(step.message, /"b" \(7\)/);
   });
 
-  it('deletes an empty vhost, a full one under delete-with-data, and none under retain', () => {
+  it('deletes an empty vhost after its queues, each with if-empty; a full one under delete-with-data; none under retain', () => {
     const full = [queue('b', 7)];
-    const remove = { action: 'delete', ops: [{ op: 'deleteVhost', name: 'shop' }] };
-    assert.deepEqual(vhostKind.deletion(want(), 'delete', [queue('a', 0)]), remove);
-    assert.deepEqual(vhostKind.deletion(want(), 'delete-with-data', full), remove);
+    const deleteVhost = { op: 'deleteVhost', name: 'shop' };
+    assert.deepEqual(vhostKind.deletion(want(), 'delete', [queue('a', 0)]), {
+      action: 'delete',
+      ops: [{ op: 'deleteQueue', vhost: 'shop', name: 'a', ifEmpty: true, ifUnused: false }, deleteVhost],
+    });
+    assert.deepEqual(vhostKind.deletion(want(), 'delete', []), { action: 'delete', ops: [deleteVhost] });
+    assert.deepEqual(vhostKind.deletion(want(), 'delete-with-data', full), {
+      action: 'delete',
+      ops: [deleteVhost],
+    });
     assert.deepEqual(vhostKind.deletion(want(), 'retain', full), { action: 'retain' });
     assert.deepEqual(vhostKind.deletion(want(), 'delete', undefined), { action: 'gone' });
+  });
+
+  it('keeps a vhost while any queue, classic ones too, has not reported its message count', () => {
+    const { messages: _unknown, ...uncounted } = queue('fresh', 0);
+    const step = vhostKind.deletion(want(), 'delete', [queue('a', 0), uncounted]);
+    assert.ok(step.action === 'blocked');
+    assert.equal(step.reason, 'DeletionPending');
+    assert.match(step.message, /"fresh"/);
+    assert.match(step.message, /delete-with-data or retain/);
   });
 });

@@ -4,7 +4,6 @@ import { type VhostSpec, vhostResource } from '../../api/index.ts';
 import type { QueueDetails, Vhost } from '../../rabbitmq/types.ts';
 import { normaliseTags, sameJson } from '../../rabbitmq/normalise.ts';
 import { limitChanges, limitOps } from './common.ts';
-import { queueTypeOf } from './queue.ts';
 import type { BrokerOp, DeletionStep, TopologyKind } from './types.ts';
 
 export interface VhostWant {
@@ -77,10 +76,16 @@ export const vhostKind: TopologyKind<VhostSpec, VhostWant, Vhost> = {
     ops.push(...limitOps({ vhost: want.name }, want.limits, live?.limits ?? {}));
     return ops;
   },
-  fresh: (client, v, signal) => client.listQueues(v.name, signal),
+  fresh: (client, v, _live, signal) => client.listQueues(v.name, signal),
   deletion: (want, policy, fresh) => vhostDeletion(want, policy, fresh as QueueDetails[] | undefined),
 };
 
+/**
+ * A vhost goes with everything in it, so under the default policy it is deleted only when every queue is known
+ * to be empty: a count not reported yet (stats lag, stats turned off, the queue's node down) blocks, whatever
+ * the queue type. Its queues are then deleted with if-empty first, which the broker checks as it deletes, so a
+ * message that arrives after the count stops the deletion before the vhost goes.
+ */
 export function vhostDeletion(
   want: VhostWant,
   policy: string,
@@ -88,8 +93,8 @@ export function vhostDeletion(
 ): DeletionStep {
   if (policy === 'retain') return { action: 'retain' };
   if (queues === undefined) return { action: 'gone' };
-  const remove: DeletionStep = { action: 'delete', ops: [{ op: 'deleteVhost', name: want.name }] };
-  if (policy === 'delete-with-data') return remove;
+  const deleteVhost: BrokerOp = { op: 'deleteVhost', name: want.name };
+  if (policy === 'delete-with-data') return { action: 'delete', ops: [deleteVhost] };
   const withMessages = queues.filter((q) => (q.messages ?? 0) > 0);
   if (withMessages.length > 0) {
     const names = withMessages.slice(0, 5).map((q) => `"${q.name}" (${q.messages})`);
@@ -103,12 +108,25 @@ export function vhostDeletion(
         'delete it with its messages, or to retain to keep it and let the Vhost go.',
     };
   }
-  if (queues.some((q) => q.messages === undefined && queueTypeOf(q) !== 'classic')) {
+  const uncounted = queues.filter((q) => q.messages === undefined);
+  if (uncounted.length > 0) {
+    const names = uncounted.slice(0, 5).map((q) => `"${q.name}"`);
+    const more = uncounted.length > 5 ? ` and ${uncounted.length - 5} more` : '';
     return {
       action: 'blocked',
       reason: 'DeletionPending',
-      message: `${describe(want)} has queues that have not reported their message count yet; deletion is retried.`,
+      message:
+        `${describe(want)} has ${uncounted.length} queue(s) whose message count is not known yet: ` +
+        `${names.join(', ')}${more}. It is kept until every count is known; deletion is retried. If the broker ` +
+        'never reports counts (statistics turned off), set deletionPolicy to delete-with-data or retain.',
     };
   }
-  return remove;
+  const emptyQueues: BrokerOp[] = queues.map((q) => ({
+    op: 'deleteQueue',
+    vhost: want.name,
+    name: q.name,
+    ifEmpty: true,
+    ifUnused: false,
+  }));
+  return { action: 'delete', ops: [...emptyQueues, deleteVhost] };
 }

@@ -34,6 +34,8 @@ export interface TopologyRuntime {
   wake: (target: string, except?: { controller: string; key: ObjectKey }) => void;
   /** Enqueues one object of one controller. */
   enqueue: (controller: string, key: ObjectKey) => void;
+  /** Which objects use which broker, to free what no object uses (see broker-usage.ts). */
+  brokers: { use(user: string, brokerId: string): void; forget(user: string): void };
   /** Reconciles talking to each broker at once (see broker-slots.ts). */
   slots: BrokerSlots;
   /** See `Settings.dependencyGracePeriod`. */

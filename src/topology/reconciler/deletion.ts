@@ -1,6 +1,7 @@
-// Deleting a topology object: apply its deletion policy to the broker object, decided on a fresh read made
-// right before deleting (a message count must not be a minute old), then drop the finalizer. A broker object
-// another live object still declares is kept; so is anything the policy says to keep.
+// Deleting a topology object: apply its deletion policy to the broker object, decided on the broker snapshot
+// (a fresh read only where the broker cannot guard the deletion itself: a quorum queue's message count, a
+// vhost's queues), then drop the finalizer. A broker object another live object still declares is kept; so is
+// anything the policy says to keep.
 import { isBrokerError } from '../../rabbitmq/errors.ts';
 import type { ReconcileContext, ReconcileResult } from '../../runtime/controller.ts';
 import { hasFinalizer, removeFinalizer } from '../../runtime/finalizers.ts';
@@ -54,7 +55,7 @@ export async function reconcileDeletion<Spec, W, L>(
     );
   }
   const what = kind.describe(want);
-  const c = clientFor(shared, connection);
+  const c = clientFor(shared, connection, k);
   const other = otherClaimant(shared, obj, c.brokerId, kind.brokerKey(want), ctx.cache);
   if (other) {
     return finish('Retained', `Kept ${what}: ${kind.kind} "${other.metadata.name ?? ''}" still declares it.`);
@@ -62,7 +63,10 @@ export async function reconcileDeletion<Spec, W, L>(
   const release = brokerSlot(shared, c, key);
   if (release === undefined) return parked(ctx, c);
   try {
-    const step = kind.deletion(want, policy, await kind.fresh(c, want, signal));
+    // Shared by every reconcile of this broker, so not cut off by one reconcile's signal; it only reads.
+    const live = kind.live(await rt.snapshots.get(c), want);
+    const current = kind.fresh ? await kind.fresh(c, want, live, signal) : live;
+    const step = kind.deletion(want, policy, current);
     // Only a deletion talks to the broker again; the rest is bookkeeping on the API server.
     if (step.action !== 'delete') release();
     switch (step.action) {

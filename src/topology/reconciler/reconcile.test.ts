@@ -92,6 +92,7 @@ function harness(options: { definitions?: Definitions; fail?: Error; fresh?: Que
       secret: () => Promise.resolve(undefined),
     },
     clients: { get: () => client },
+    brokers: { use: () => undefined, forget: () => undefined },
     snapshots: {
       get: () => {
         snapshotReads++;
@@ -219,11 +220,23 @@ describe('Topology reconciler, main flow', () => {
 describe('Topology reconciler, deletion', () => {
   const deleting = () =>
     queue({ finalizers: [topologyFinalizer], deletionTimestamp: new Date('2026-01-01T00:00:00Z') as never });
+  const onBroker = (type: string): Definitions => ({
+    ...withVhost,
+    queues: [
+      { name: 'orders', vhost: 'v', durable: true, auto_delete: false, arguments: { 'x-queue-type': type } },
+    ],
+  });
+  const details = (messages: number): QueueDetails => ({
+    name: 'orders',
+    vhost: 'v',
+    durable: true,
+    auto_delete: false,
+    arguments: { 'x-queue-type': 'quorum' },
+    messages,
+  });
 
-  it('deletes an empty queue with if-empty and drops the finalizer', async () => {
-    const h = harness({
-      fresh: { name: 'orders', vhost: 'v', durable: true, auto_delete: false, arguments: {}, messages: 0 },
-    });
+  it('deletes an empty quorum queue, counted right before, and drops the finalizer', async () => {
+    const h = harness({ definitions: onBroker('quorum'), fresh: details(0) });
     await h.run(deleting());
     assert.deepEqual(h.applied, [
       { op: 'deleteQueue', vhost: 'v', name: 'orders', ifEmpty: true, ifUnused: false },
@@ -232,10 +245,8 @@ describe('Topology reconciler, deletion', () => {
     assert.deepEqual(h.events, [{ type: 'Normal', reason: 'Deleted' }]);
   });
 
-  it('keeps a queue that holds messages and keeps the finalizer', async () => {
-    const h = harness({
-      fresh: { name: 'orders', vhost: 'v', durable: true, auto_delete: false, arguments: {}, messages: 3 },
-    });
+  it('keeps a quorum queue that holds messages and keeps the finalizer', async () => {
+    const h = harness({ definitions: onBroker('quorum'), fresh: details(3) });
     const result = await h.run(deleting());
     assert.deepEqual(h.applied, []);
     assert.deepEqual(h.patches, []);
@@ -243,8 +254,18 @@ describe('Topology reconciler, deletion', () => {
     assert.ok((result?.requeueAfterMs ?? 0) > 0);
   });
 
-  it('lets the object go when the queue is already gone', async () => {
-    const h = harness();
+  it('leaves the emptiness of a classic queue to the broker: one DELETE with if-empty, no read', async () => {
+    // `fresh` says it holds messages; a classic queue is never read, the broker refuses a non-empty one itself.
+    const h = harness({ definitions: onBroker('classic'), fresh: details(3) });
+    await h.run(deleting());
+    assert.deepEqual(h.applied, [
+      { op: 'deleteQueue', vhost: 'v', name: 'orders', ifEmpty: true, ifUnused: false },
+    ]);
+    assert.deepEqual(h.events, [{ type: 'Normal', reason: 'Deleted' }]);
+  });
+
+  it('lets the object go when the snapshot has no such queue', async () => {
+    const h = harness({ fresh: details(3) });
     await h.run(deleting());
     assert.deepEqual(h.applied, []);
     assert.deepEqual(h.events, [{ type: 'Normal', reason: 'Deleted' }]);

@@ -110,7 +110,7 @@ async function reconcileObject<Spec, W, L>(
   const want = desired.want;
   const what = kind.describe(want);
 
-  const c = clientFor(shared, connection);
+  const c = clientFor(shared, connection, k);
   const brokerTarget = targets.broker(c.brokerId, kind.brokerKey(want));
   recordDependencies(shared, key, connection, [...extraTargets, brokerTarget]);
   const release = brokerSlot(shared, c, key);

@@ -17,8 +17,11 @@ type Scope = KindScope<unknown, unknown, unknown>;
 /** Who holds a broker slot: one object of this kind. */
 const holder = (scope: Scope, k: string) => `${scope.name}\0${k}`;
 
-export function clientFor(scope: Scope, connection: ResolvedConnection): ManagementClient {
-  return scope.rt.clients.get(connection.endpoint);
+/** The broker's client; the object is counted among the broker's users until it is forgotten. */
+export function clientFor(scope: Scope, connection: ResolvedConnection, k: string): ManagementClient {
+  const client = scope.rt.clients.get(connection.endpoint);
+  scope.rt.brokers.use(holder(scope, k), client.brokerId);
+  return client;
 }
 
 /** One of the broker's slots for the part of a reconcile that talks to it; undefined when parked. */
@@ -94,6 +97,7 @@ export function otherClaimant(
 /** Forgets everything kept in memory about an object. */
 export function forget(scope: Scope, key: ObjectKey, k: string): void {
   scope.rt.slots.forget(holder(scope, k));
+  scope.rt.brokers.forget(holder(scope, k));
   scope.rt.index.forget(scope.name, key);
   scope.retries.reset(k);
   scope.readyRevisions.delete(k);

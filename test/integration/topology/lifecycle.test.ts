@@ -3,6 +3,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import amqp from 'amqplib';
+import type { SnapshotCache } from '../../../src/rabbitmq/snapshot/index.ts';
 import {
   broker,
   core,
@@ -72,6 +73,29 @@ describe('Vhost', () => {
       );
     });
     await waitReady('Vhost', ns, 'vhost');
+  });
+
+  it('keeps a deleted Vhost while a queue in it holds messages, then deletes its queues and itself', async () => {
+    const doomed = `${vhost}-doomed`;
+    await create('Vhost', ns, 'doomed', { name: doomed, rabbitmqClusterReference: ref });
+    await waitReady('Vhost', ns, 'doomed');
+    await rmq.call('PUT', `/api/queues/${enc(doomed)}/kept`, { durable: true });
+    const published = await rmq.call('POST', `/api/exchanges/${enc(doomed)}/amq.default/publish`, {
+      routing_key: 'kept',
+      payload: 'still wanted',
+      payload_encoding: 'string',
+      properties: {},
+    });
+    assert.deepEqual(published.body, { routed: true });
+
+    await remove('Vhost', ns, 'doomed');
+    // Until the broker has counted the message the count is unknown, which blocks too (DeletionPending).
+    await waitReason('Vhost', ns, 'doomed', 'DeletionBlockedByMessages');
+    assert.ok(await rmq.get(`/api/vhosts/${enc(doomed)}`), 'the vhost is kept');
+
+    assert.equal((await rmq.call('DELETE', `/api/queues/${enc(doomed)}/kept/contents`)).status, 204);
+    await waitGone('Vhost', ns, 'doomed');
+    assert.equal(await rmq.get(`/api/vhosts/${enc(doomed)}`), undefined);
   });
 });
 
@@ -302,6 +326,31 @@ describe('Queue', () => {
     assert.equal(await rmq.get(`/api/queues/${enc(vhost)}/q-data`), undefined);
   });
 
+  it("keeps a classic queue with messages through the broker's if-empty check, and deletes it once drained", async () => {
+    await create('Queue', ns, 'q-drained', {
+      name: 'q-drained',
+      vhost,
+      type: 'classic',
+      rabbitmqClusterReference: ref,
+    });
+    await waitReady('Queue', ns, 'q-drained');
+    const published = await rmq.call('POST', `/api/exchanges/${enc(vhost)}/amq.default/publish`, {
+      routing_key: 'q-drained',
+      payload: 'still wanted',
+      payload_encoding: 'string',
+      properties: {},
+    });
+    assert.deepEqual(published.body, { routed: true });
+
+    await remove('Queue', ns, 'q-drained');
+    await waitReason('Queue', ns, 'q-drained', 'DeletionBlockedByMessages');
+    assert.ok(await rmq.get(`/api/queues/${enc(vhost)}/q-drained`), 'the queue is kept');
+
+    assert.equal((await rmq.call('DELETE', `/api/queues/${enc(vhost)}/q-drained/contents`)).status, 204);
+    await waitGone('Queue', ns, 'q-drained');
+    assert.equal(await rmq.get(`/api/queues/${enc(vhost)}/q-drained`), undefined);
+  });
+
   it('deletes an empty queue', async () => {
     await create('Queue', ns, 'q-empty', { name: 'q-empty', vhost, rabbitmqClusterReference: ref });
     await waitReady('Queue', ns, 'q-empty');
@@ -455,6 +504,31 @@ describe('User and Permission', () => {
     await remove('User', ns, 'reader');
     await waitGone('User', ns, 'reader');
     assert.equal(await rmq.get(`/api/users/${enc(username)}`), undefined);
+  });
+});
+
+describe('Brokers no object uses', () => {
+  it('frees the snapshot and clients of a broker once its last object is gone', async () => {
+    // The same broker under another address is another broker to the operator.
+    const other = { ...testEnv(), managementUrl: testEnv().managementUrl.replace('127.0.0.1', 'localhost') };
+    await createConnectionSecret(ns, 'other-address', other);
+    await create('Exchange', ns, 'x-elsewhere', {
+      name: 'x-elsewhere',
+      vhost,
+      rabbitmqClusterReference: { connectionSecret: { name: 'other-address' } },
+    });
+    await waitReady('Exchange', ns, 'x-elsewhere');
+    const snapshots = operator.topology.runtime.snapshots as SnapshotCache;
+    const brokerId = snapshots.brokers.find((id) => id.includes('localhost'));
+    assert.ok(brokerId, `a snapshot of the other address among ${snapshots.brokers.join(', ')}`);
+
+    await remove('Exchange', ns, 'x-elsewhere');
+    await waitGone('Exchange', ns, 'x-elsewhere');
+    await eventually(
+      'the snapshot freed (one refresh interval later)',
+      () => !snapshots.brokers.includes(brokerId),
+    );
+    assert.ok(snapshots.brokers.length > 0, 'the broker other objects use is kept');
   });
 });
 
