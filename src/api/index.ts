@@ -11,3 +11,4 @@ export * from './exchange.ts';
 export * from './queue.ts';
 export * from './binding.ts';
 export * from './policy.ts';
+export * from './operator-policy.ts';

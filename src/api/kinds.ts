@@ -2,6 +2,7 @@
 import { bindingResource } from './binding.ts';
 import { exchangeResource } from './exchange.ts';
 import { permissionResource } from './permission.ts';
+import { operatorPolicyResource } from './operator-policy.ts';
 import { policyResource } from './policy.ts';
 import { queueResource } from './queue.ts';
 import { rabbitmqClusterResource } from './rabbitmq-cluster.ts';
@@ -19,6 +20,7 @@ export const kinds = [
   queueResource,
   bindingResource,
   policyResource,
+  operatorPolicyResource,
 ] as const;
 
 export type AnyResource = (typeof kinds)[number];

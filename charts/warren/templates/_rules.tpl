@@ -14,6 +14,7 @@
     - queues
     - bindings
     - policies
+    - operatorpolicies
   verbs:
     - get
     - list
@@ -31,6 +32,7 @@
     - queues/status
     - bindings/status
     - policies/status
+    - operatorpolicies/status
   verbs:
     - patch
 - apiGroups:

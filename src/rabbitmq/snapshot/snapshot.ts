@@ -25,6 +25,7 @@ export const snapshotKeys = {
   exchange: (vhost: string, name: string): string => JSON.stringify([vhost, name]),
   queue: (vhost: string, name: string): string => JSON.stringify([vhost, name]),
   policy: (vhost: string, name: string): string => JSON.stringify([vhost, name]),
+  operatorPolicy: (vhost: string, name: string): string => JSON.stringify([vhost, name]),
   parameter: (component: string, vhost: string, name: string): string =>
     JSON.stringify([component, vhost, name]),
   /** A binding is its whole tuple: source, destination, routing key and arguments. */
@@ -48,6 +49,7 @@ export interface ObjectShapes {
   queue: Queue;
   binding: Binding;
   policy: Policy;
+  operatorPolicy: Policy;
 }
 
 export type ObjectKind = keyof ObjectShapes;
@@ -61,6 +63,7 @@ export const objectKinds: readonly ObjectKind[] = [
   'queue',
   'binding',
   'policy',
+  'operatorPolicy',
 ];
 
 export class BrokerSnapshot {
@@ -79,6 +82,8 @@ export class BrokerSnapshot {
   /** Bindings between one source and one destination, for listing without a scan. */
   readonly #bindingsByEnds = new Map<string, Map<string, Binding>>();
   readonly policies = new Map<string, Policy>();
+  /** Operator policies (`GET /api/operator-policies`; the definitions export leaves them out). */
+  readonly operatorPolicies = new Map<string, Policy>();
   /** Runtime parameters other than vhost limits (federation upstreams, shovels, …). */
   readonly parameters = new Map<string, Parameter>();
   /**
@@ -103,6 +108,7 @@ export class BrokerSnapshot {
       queue: this.queues,
       binding: this.allBindings,
       policy: this.policies,
+      operatorPolicy: this.operatorPolicies,
     };
     return maps[kind];
   }
@@ -131,6 +137,9 @@ export class BrokerSnapshot {
   }
   policy(vhost: string, name: string): Policy | undefined {
     return this.policies.get(snapshotKeys.policy(vhost, name));
+  }
+  operatorPolicy(vhost: string, name: string): Policy | undefined {
+    return this.operatorPolicies.get(snapshotKeys.operatorPolicy(vhost, name));
   }
   /** Whether exactly this binding (routing key and arguments included) exists. */
   hasBinding(binding: Binding): boolean {
@@ -182,4 +191,4 @@ export class BrokerSnapshot {
 }
 
 /** Objects that live in one vhost and go with it. */
-export const vhostScopedObjects = ['exchange', 'queue', 'policy'] as const;
+export const vhostScopedObjects = ['exchange', 'queue', 'policy', 'operatorPolicy'] as const;

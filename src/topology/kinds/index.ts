@@ -2,6 +2,7 @@
 // resource in src/api/kinds.ts); the controllers derive everything else from its definition.
 import { bindingKind } from './binding.ts';
 import { exchangeKind } from './exchange.ts';
+import { operatorPolicyKind } from './operator-policy.ts';
 import { permissionKind } from './permission.ts';
 import { policyKind } from './policy.ts';
 import { queueKind } from './queue.ts';
@@ -23,4 +24,5 @@ export const topologyKinds: readonly AnyTopologyKind[] = [
   queueKind,
   bindingKind,
   policyKind,
+  operatorPolicyKind,
 ];

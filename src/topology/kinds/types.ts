@@ -25,7 +25,15 @@ export type DeletionPolicy = 'delete' | 'delete-with-data' | 'retain';
 /** What a kind reads of a broker: the shared snapshot (or anything shaped like it, in tests). */
 export type BrokerState = Pick<
   BrokerSnapshot,
-  'vhost' | 'user' | 'permission' | 'topicPermission' | 'exchange' | 'queue' | 'policy' | 'hasBinding'
+  | 'vhost'
+  | 'user'
+  | 'permission'
+  | 'topicPermission'
+  | 'exchange'
+  | 'queue'
+  | 'policy'
+  | 'operatorPolicy'
+  | 'hasBinding'
 >;
 
 /** A difference the broker cannot resolve in place: reported, never "fixed" by delete and recreate. */

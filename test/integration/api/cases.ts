@@ -313,6 +313,19 @@ export const validCases: ValidCase[] = [
       ...ref,
     },
   },
+  {
+    name: 'the operator policy example',
+    kind: 'OperatorPolicy',
+    spec: {
+      name: 'operator-policy-example',
+      vhost: '/',
+      pattern: '^abc',
+      applyTo: 'queues',
+      definition: { 'max-length': 1000, 'message-ttl': 60000 },
+      ...ref,
+    },
+    update: set('definition', { 'delivery-limit': 10 }),
+  },
   { name: 'the vhost example', kind: 'Vhost', spec: { name: 'test', ...ref } },
   {
     name: 'a vhost with a default queue type, tags and limits',
@@ -789,6 +802,32 @@ export const invalidCases: InvalidCase[] = [
   {
     name: 'renaming a policy',
     kind: 'Policy',
+    spec: policy,
+    update: set('name', 'limits-v2'),
+    expect: 'name is immutable',
+  },
+  // OperatorPolicy
+  {
+    name: 'an operator policy setting what only a policy may',
+    kind: 'OperatorPolicy',
+    spec: { ...policy, definition: { 'max-length': 10, 'dead-letter-exchange': 1 } },
+    expect: 'an operator policy may only set expires, message-ttl, max-length',
+  },
+  {
+    name: 'an operator policy with a length as a word',
+    kind: 'OperatorPolicy',
+    spec: { ...policy, definition: { 'max-length': 'ten' } },
+    expect: 'must be of type integer',
+  },
+  {
+    name: 'an operator policy applied to exchanges',
+    kind: 'OperatorPolicy',
+    spec: { ...policy, applyTo: 'exchanges' },
+    expect: 'Unsupported value: "exchanges"',
+  },
+  {
+    name: 'renaming an operator policy',
+    kind: 'OperatorPolicy',
     spec: policy,
     update: set('name', 'limits-v2'),
     expect: 'name is immutable',
