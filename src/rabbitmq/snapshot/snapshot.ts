@@ -81,6 +81,8 @@ export class BrokerSnapshot {
   readonly allBindings = new Map<string, Binding>();
   /** Bindings between one source and one destination, for listing without a scan. */
   readonly #bindingsByEnds = new Map<string, Map<string, Binding>>();
+  /** Bindings from one source exchange (a SuperStream reads its partitions from them). */
+  readonly #bindingsBySource = new Map<string, Map<string, Binding>>();
   readonly policies = new Map<string, Policy>();
   /** Operator policies (`GET /api/operator-policies`; the definitions export leaves them out). */
   readonly operatorPolicies = new Map<string, Policy>();
@@ -150,6 +152,11 @@ export class BrokerSnapshot {
     const between = this.#bindingsByEnds.get(JSON.stringify([vhost, source, destinationType, destination]));
     return between === undefined ? [] : [...between.values()];
   }
+  /** Every binding whose source is this exchange. */
+  bindingsFrom(vhost: string, source: string): Binding[] {
+    const from = this.#bindingsBySource.get(JSON.stringify([vhost, source]));
+    return from === undefined ? [] : [...from.values()];
+  }
   addBinding(binding: Binding): void {
     const key = snapshotKeys.binding(binding);
     this.allBindings.set(key, binding);
@@ -165,6 +172,13 @@ export class BrokerSnapshot {
       this.#bindingsByEnds.set(ends, between);
     }
     between.set(key, binding);
+    const source = JSON.stringify([binding.vhost, binding.source]);
+    let from = this.#bindingsBySource.get(source);
+    if (from === undefined) {
+      from = new Map<string, Binding>();
+      this.#bindingsBySource.set(source, from);
+    }
+    from.set(key, binding);
   }
   removeBinding(key: string): void {
     const binding = this.allBindings.get(key);
@@ -179,6 +193,10 @@ export class BrokerSnapshot {
     const between = this.#bindingsByEnds.get(ends);
     between?.delete(key);
     if (between?.size === 0) this.#bindingsByEnds.delete(ends);
+    const source = JSON.stringify([binding.vhost, binding.source]);
+    const from = this.#bindingsBySource.get(source);
+    from?.delete(key);
+    if (from?.size === 0) this.#bindingsBySource.delete(source);
   }
   /** Removes the bindings that match (a deleted queue, exchange or vhost takes its bindings). */
   removeBindingsWhere(predicate: (binding: Binding) => boolean): void {
