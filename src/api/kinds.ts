@@ -6,6 +6,7 @@ import { operatorPolicyResource } from './operator-policy.ts';
 import { policyResource } from './policy.ts';
 import { queueResource } from './queue.ts';
 import { rabbitmqClusterResource } from './rabbitmq-cluster.ts';
+import { superStreamResource } from './super-stream.ts';
 import { topicPermissionResource } from './topic-permission.ts';
 import { userResource } from './user.ts';
 import { vhostResource } from './vhost.ts';
@@ -18,6 +19,7 @@ export const kinds = [
   topicPermissionResource,
   exchangeResource,
   queueResource,
+  superStreamResource,
   bindingResource,
   policyResource,
   operatorPolicyResource,

@@ -12,6 +12,7 @@
     - topicpermissions
     - exchanges
     - queues
+    - superstreams
     - bindings
     - policies
     - operatorpolicies
@@ -30,6 +31,7 @@
     - topicpermissions/status
     - exchanges/status
     - queues/status
+    - superstreams/status
     - bindings/status
     - policies/status
     - operatorpolicies/status

@@ -6,6 +6,7 @@ import { operatorPolicyKind } from './operator-policy.ts';
 import { permissionKind } from './permission.ts';
 import { policyKind } from './policy.ts';
 import { queueKind } from './queue.ts';
+import { superStreamKind } from './super-stream.ts';
 import { topicPermissionKind } from './topic-permission.ts';
 import type { TopologyKind } from './types.ts';
 import { userKind } from './user.ts';
@@ -22,6 +23,7 @@ export const topologyKinds: readonly AnyTopologyKind[] = [
   topicPermissionKind,
   exchangeKind,
   queueKind,
+  superStreamKind,
   bindingKind,
   policyKind,
   operatorPolicyKind,

@@ -314,6 +314,18 @@ export const validCases: ValidCase[] = [
     },
   },
   {
+    name: 'the super stream example, grown by two partitions',
+    kind: 'SuperStream',
+    spec: { name: 'super-stream-example', partitions: 3, ...ref },
+    update: set('partitions', 5),
+  },
+  {
+    name: 'a super stream with routing keys, one appended',
+    kind: 'SuperStream',
+    spec: { name: 'orders', vhost: '/', partitions: 3, routingKeys: ['eu', 'us', 'asia'], ...ref },
+    update: (spec) => ({ ...spec, partitions: 4, routingKeys: ['eu', 'us', 'asia', 'africa'] }),
+  },
+  {
     name: 'the operator policy example',
     kind: 'OperatorPolicy',
     spec: {
@@ -804,6 +816,53 @@ export const invalidCases: InvalidCase[] = [
     kind: 'Policy',
     spec: policy,
     update: set('name', 'limits-v2'),
+    expect: 'name is immutable',
+  },
+  // SuperStream
+  {
+    name: 'a super stream shrunk by a partition',
+    kind: 'SuperStream',
+    spec: { name: 'orders', partitions: 3, ...ref },
+    update: set('partitions', 2),
+    expect: 'partitions can grow but never shrink',
+  },
+  {
+    name: 'a super stream losing a routing key',
+    kind: 'SuperStream',
+    spec: { name: 'orders', partitions: 3, routingKeys: ['eu', 'us', 'asia'], ...ref },
+    update: (spec) => ({ ...spec, routingKeys: ['eu', 'us', 'africa'] }),
+    expect: 'routingKeys can only be appended to',
+  },
+  {
+    name: 'a super stream with its routing keys reordered',
+    kind: 'SuperStream',
+    spec: { name: 'orders', partitions: 3, routingKeys: ['eu', 'us', 'asia'], ...ref },
+    update: set('routingKeys', ['us', 'eu', 'asia']),
+    expect: 'routingKeys can only be appended to',
+  },
+  {
+    name: 'a super stream with fewer routing keys than partitions',
+    kind: 'SuperStream',
+    spec: { name: 'orders', routingKeys: ['eu', 'us'], ...ref },
+    expect: 'routingKeys names one key per partition',
+  },
+  {
+    name: 'a super stream naming one routing key twice',
+    kind: 'SuperStream',
+    spec: { name: 'orders', partitions: 2, routingKeys: ['eu', 'eu'], ...ref },
+    expect: 'routingKeys must be distinct',
+  },
+  {
+    name: 'a super stream without partitions',
+    kind: 'SuperStream',
+    spec: { name: 'orders', partitions: 0, ...ref },
+    expect: 'spec.partitions in body should be greater than or equal to 1',
+  },
+  {
+    name: 'renaming a super stream',
+    kind: 'SuperStream',
+    spec: { name: 'orders', ...ref },
+    update: set('name', 'orders-v2'),
     expect: 'name is immutable',
   },
   // OperatorPolicy
