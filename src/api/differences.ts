@@ -66,6 +66,21 @@ export const differences: readonly Difference[] = [
       '`Permission.spec.permissions` fields default to `""` (match nothing) as on the broker.',
   },
   {
+    title: 'SuperStream and OperatorPolicy',
+    body:
+      'A `SuperStream` is `warren.dev/v1alpha1` like every kind (upstream `rabbitmq.com/v1alpha1`). Warren declares ' +
+      'its exchange (with the `x-super-stream: true` argument, as `rabbitmq-streams add_super_stream` does), ' +
+      'partition streams and bindings itself instead of creating child Exchange, Queue and Binding objects, and ' +
+      'restores them after drift. It can grow but never shrink: the API server refuses fewer `partitions` and ' +
+      'routing keys removed or reordered, and Warren refuses (Ready False, `SuperStreamShrinkRefused`) a spec ' +
+      'listing fewer partitions than the broker has, deleting nothing. `routingKeys` must number `partitions` and ' +
+      'be distinct (upstream fails the reconcile). `deletionPolicy` (`delete`, `delete-with-data`, `retain`) is a ' +
+      'Warren extension: under `delete` nothing is deleted while a partition holds messages. ' +
+      '`OperatorPolicy.spec.definition` may only set `expires`, `message-ttl`, `max-length`, `max-length-bytes`, ' +
+      '`max-in-memory-length`, `max-in-memory-bytes` and `delivery-limit`, as non-negative integers; upstream ' +
+      'leaves that to the broker.',
+  },
+  {
     title: 'RabbitmqCluster: certificates managed by Warren',
     body:
       '`spec.tls.managed` (`duration`, default `8760h`; `renewBefore`, default `720h`) makes Warren issue the ' +
@@ -95,13 +110,13 @@ export const differences: readonly Difference[] = [
     body:
       'Every kind has printer columns (Ready and Reason from the Ready condition, Age; the cluster shows desired ' +
       'and ready replicas, AllReplicasReady and ReconcileSuccess), short names (`rmq`, `rmqvh`, `rmqu`, ' +
-      '`rmqperm`, `rmqx`, `rmqq`, `rmqb`, `rmqpol`) and the categories `warren` and `rabbitmq`, so ' +
+      '`rmqperm`, `rmqtopicperm`, `rmqx`, `rmqq`, `rmqss`, `rmqb`, `rmqpol`, `rmqoppol`) and the categories `warren` and `rabbitmq`, so ' +
       '`kubectl get warren` lists them all. Every field has a description for `kubectl explain`.',
   },
   {
     title: 'Kinds not provided',
     body:
-      'Warren does not serve TopicPermission, OperatorPolicy, Federation, Shovel, SuperStream or ' +
-      'SchemaReplication.',
+      'Warren does not serve Federation, Shovel or SchemaReplication (upstream serves the last for a commercial ' +
+      'broker edition only).',
   },
 ];

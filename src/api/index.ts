@@ -9,5 +9,7 @@ export * from './permission.ts';
 export * from './topic-permission.ts';
 export * from './exchange.ts';
 export * from './queue.ts';
+export * from './super-stream.ts';
 export * from './binding.ts';
 export * from './policy.ts';
+export * from './operator-policy.ts';

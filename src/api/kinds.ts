@@ -2,9 +2,11 @@
 import { bindingResource } from './binding.ts';
 import { exchangeResource } from './exchange.ts';
 import { permissionResource } from './permission.ts';
+import { operatorPolicyResource } from './operator-policy.ts';
 import { policyResource } from './policy.ts';
 import { queueResource } from './queue.ts';
 import { rabbitmqClusterResource } from './rabbitmq-cluster.ts';
+import { superStreamResource } from './super-stream.ts';
 import { topicPermissionResource } from './topic-permission.ts';
 import { userResource } from './user.ts';
 import { vhostResource } from './vhost.ts';
@@ -17,8 +19,10 @@ export const kinds = [
   topicPermissionResource,
   exchangeResource,
   queueResource,
+  superStreamResource,
   bindingResource,
   policyResource,
+  operatorPolicyResource,
 ] as const;
 
 export type AnyResource = (typeof kinds)[number];

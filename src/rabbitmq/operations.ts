@@ -35,7 +35,9 @@ export type BrokerOp =
   | { op: 'createBinding'; binding: Binding }
   | { op: 'deleteBinding'; binding: Binding }
   | { op: 'putPolicy'; vhost: string; name: string; settings: PolicySettings }
-  | { op: 'deletePolicy'; vhost: string; name: string };
+  | { op: 'deletePolicy'; vhost: string; name: string }
+  | { op: 'putOperatorPolicy'; vhost: string; name: string; settings: PolicySettings }
+  | { op: 'deleteOperatorPolicy'; vhost: string; name: string };
 
 export type OpName = BrokerOp['op'];
 
@@ -168,6 +170,10 @@ export function wireRequest(op: BrokerOp): WireRequest {
       return { method: 'PUT', path: apiPath('policies', op.vhost, op.name), body: op.settings };
     case 'deletePolicy':
       return { method: 'DELETE', path: apiPath('policies', op.vhost, op.name) };
+    case 'putOperatorPolicy':
+      return { method: 'PUT', path: apiPath('operator-policies', op.vhost, op.name), body: op.settings };
+    case 'deleteOperatorPolicy':
+      return { method: 'DELETE', path: apiPath('operator-policies', op.vhost, op.name) };
   }
 }
 

@@ -20,6 +20,8 @@ export function policyGateClaim(op: BrokerOp): GateClaim | undefined {
       return { vhost: op.vhost, exclusive: false };
     case 'putPolicy':
     case 'deletePolicy':
+    case 'putOperatorPolicy':
+    case 'deleteOperatorPolicy':
       return { vhost: op.vhost, exclusive: true };
     default:
       return undefined;

@@ -20,8 +20,10 @@ matchConstraints:
         - topicpermissions
         - exchanges
         - queues
+        - superstreams
         - bindings
         - policies
+        - operatorpolicies
 mutations:
   - patchType: ApplyConfiguration
     applyConfiguration:

@@ -12,8 +12,10 @@
     - topicpermissions
     - exchanges
     - queues
+    - superstreams
     - bindings
     - policies
+    - operatorpolicies
   verbs:
     - get
     - list
@@ -29,8 +31,10 @@
     - topicpermissions/status
     - exchanges/status
     - queues/status
+    - superstreams/status
     - bindings/status
     - policies/status
+    - operatorpolicies/status
   verbs:
     - patch
 - apiGroups:

@@ -508,4 +508,14 @@ export class ManagementClient {
   deletePolicy(vhost: string, name: string, signal?: AbortSignal): Promise<boolean> {
     return this.apply({ op: 'deletePolicy', vhost, name }, signal);
   }
+
+  // ---- operator policies -----------------------------------------------------------------
+
+  listOperatorPolicies(): Promise<Policy[]> {
+    return this.#json('/api/operator-policies');
+  }
+
+  getOperatorPolicy(vhost: string, name: string, signal?: AbortSignal): Promise<Policy | undefined> {
+    return this.#find(apiPath('operator-policies', vhost, name), signal);
+  }
 }

@@ -12,6 +12,34 @@ describe('Writes applied to a snapshot', () => {
     assert.equal(s.allBindings.size, 1);
   });
 
+  it('lists the bindings of a source exchange as bindings come and go', () => {
+    const s = snapshot();
+    const from = () => s.bindingsFrom('orders', 'x1').map((b) => [b.destination, b.routing_key]);
+    assert.deepEqual(from(), [
+      ['q1', 'k'],
+      ['q1', 'k'],
+      ['q2', ''],
+    ]);
+    const binding = {
+      vhost: 'orders',
+      source: 'x1',
+      destination: 'q2',
+      destination_type: 'queue' as const,
+      routing_key: 'new',
+      arguments: {},
+    };
+    applyOp(s, { op: 'createBinding', binding });
+    assert.equal(from().length, 4);
+    applyOp(s, { op: 'deleteQueue', vhost: 'orders', name: 'q1', ifEmpty: false, ifUnused: false });
+    assert.deepEqual(from(), [
+      ['q2', ''],
+      ['q2', 'new'],
+    ]);
+    applyOp(s, { op: 'deleteExchange', vhost: 'orders', name: 'x1' });
+    assert.deepEqual(from(), []);
+    assert.deepEqual(s.bindingsFrom('/', 'x1'), [], 'another vhost');
+  });
+
   it('removes everything in a deleted vhost', () => {
     const s = snapshot();
     applyOp(s, { op: 'deleteVhost', name: 'orders' });

@@ -154,5 +154,15 @@ export function applyOp(snapshot: BrokerSnapshot, op: BrokerOp): void {
     case 'deletePolicy':
       snapshot.policies.delete(snapshotKeys.policy(op.vhost, op.name));
       return;
+    case 'putOperatorPolicy':
+      snapshot.operatorPolicies.set(snapshotKeys.operatorPolicy(op.vhost, op.name), {
+        name: op.name,
+        vhost: op.vhost,
+        ...op.settings,
+      });
+      return;
+    case 'deleteOperatorPolicy':
+      snapshot.operatorPolicies.delete(snapshotKeys.operatorPolicy(op.vhost, op.name));
+      return;
   }
 }

@@ -3,7 +3,7 @@
 import { BrokerError } from '../errors.ts';
 import type { ManagementClient } from '../management/client.ts';
 import { normaliseTags } from '../normalise.ts';
-import type { Binding, Definitions, ListedVhost, Vhost } from '../types.ts';
+import type { Binding, Definitions, ListedVhost, Policy, Vhost } from '../types.ts';
 import { BrokerSnapshot, snapshotKeys, vhostScopedObjects } from './snapshot.ts';
 
 export function queueType(value: string | undefined): string | undefined {
@@ -33,6 +33,8 @@ export interface SnapshotSources {
   /** Vhost contents exported one vhost at a time (fallback path), by vhost. */
   vhostDefinitions?: Map<string, Definitions>;
   unreadableVhosts?: Iterable<string>;
+  /** `GET /api/operator-policies`: the definitions export has no operator policies. */
+  operatorPolicies?: Policy[];
 }
 
 function addVhostContents(
@@ -137,6 +139,16 @@ export function buildSnapshot(brokerId: string, fetchedAt: number, sources: Snap
       { ...permission },
     );
   }
+  for (const policy of sources.operatorPolicies ?? []) {
+    snapshot.operatorPolicies.set(snapshotKeys.operatorPolicy(policy.vhost, policy.name), {
+      name: policy.name,
+      vhost: policy.vhost,
+      pattern: policy.pattern,
+      definition: policy.definition,
+      priority: policy.priority,
+      'apply-to': policy['apply-to'],
+    });
+  }
   addVhostContents(snapshot, undefined, definitions);
   for (const [vhost, perVhost] of sources.vhostDefinitions ?? []) addVhostContents(snapshot, vhost, perVhost);
   for (const vhost of sources.unreadableVhosts ?? []) snapshot.unreadableVhosts.add(vhost);
@@ -158,42 +170,47 @@ export function carryOverUnreadable(next: BrokerSnapshot, previous: BrokerSnapsh
 }
 
 /**
- * Reads a broker's topology in as few requests as the broker allows: the global export plus
- * the vhost list (3 requests). When the global export fails (a broker-side bug in one vhost,
+ * Reads a broker's topology in as few requests as the broker allows: the global export, the vhost
+ * list and the operator policies (3 requests, 4 on brokers whose export lacks user limits). When the global export fails (a broker-side bug in one vhost,
  * e.g. 3.10 crashes formatting a binding whose routing key holds `~` and which has arguments),
  * it falls back to one export per vhost so one broken vhost does not blind every other one.
  */
 export async function fetchSnapshot(client: ManagementClient): Promise<BrokerSnapshot> {
   const fetchedAt = Date.now();
   const vhostsRequest = client.listVhosts();
-  // Handled now: it may fail while definitions() is still pending, which would be an unhandled rejection.
+  const operatorPoliciesRequest = client.listOperatorPolicies();
+  // Handled now: they may fail while definitions() is still pending, which would be an unhandled rejection.
   vhostsRequest.catch(() => undefined);
+  operatorPoliciesRequest.catch(() => undefined);
   let definitions: Definitions;
   try {
     definitions = await client.definitions();
   } catch (error) {
-    await vhostsRequest.catch(() => undefined);
+    await Promise.allSettled([vhostsRequest, operatorPoliciesRequest]);
     if (!(error instanceof BrokerError && error.reason === 'BrokerInternalError')) throw error;
     return fetchSnapshotPerVhost(client, fetchedAt);
   }
   const vhosts = await vhostsRequest;
+  const operatorPolicies = await operatorPoliciesRequest;
   const userLimits = (definitions.users ?? []).some((user) => user.limits === undefined)
     ? await client.listUserLimits()
     : undefined;
   return buildSnapshot(client.brokerId, fetchedAt, {
     definitions,
     vhosts,
+    operatorPolicies,
     ...(userLimits ? { userLimits } : {}),
   });
 }
 
 async function fetchSnapshotPerVhost(client: ManagementClient, fetchedAt: number): Promise<BrokerSnapshot> {
-  const [vhosts, users, permissions, topicPermissions, userLimits] = await Promise.all([
+  const [vhosts, users, permissions, topicPermissions, userLimits, operatorPolicies] = await Promise.all([
     client.listVhosts(),
     client.listUsers(),
     client.listPermissions(),
     client.listTopicPermissions(),
     client.listUserLimits(),
+    client.listOperatorPolicies(),
   ]);
   const vhostDefinitions = new Map<string, Definitions>();
   const unreadableVhosts: string[] = [];
@@ -211,6 +228,7 @@ async function fetchSnapshotPerVhost(client: ManagementClient, fetchedAt: number
     definitions: { users, permissions, topic_permissions: topicPermissions },
     vhosts,
     userLimits,
+    operatorPolicies,
     vhostDefinitions,
     unreadableVhosts,
   });

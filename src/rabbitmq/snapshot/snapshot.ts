@@ -25,6 +25,7 @@ export const snapshotKeys = {
   exchange: (vhost: string, name: string): string => JSON.stringify([vhost, name]),
   queue: (vhost: string, name: string): string => JSON.stringify([vhost, name]),
   policy: (vhost: string, name: string): string => JSON.stringify([vhost, name]),
+  operatorPolicy: (vhost: string, name: string): string => JSON.stringify([vhost, name]),
   parameter: (component: string, vhost: string, name: string): string =>
     JSON.stringify([component, vhost, name]),
   /** A binding is its whole tuple: source, destination, routing key and arguments. */
@@ -48,6 +49,7 @@ export interface ObjectShapes {
   queue: Queue;
   binding: Binding;
   policy: Policy;
+  operatorPolicy: Policy;
 }
 
 export type ObjectKind = keyof ObjectShapes;
@@ -61,6 +63,7 @@ export const objectKinds: readonly ObjectKind[] = [
   'queue',
   'binding',
   'policy',
+  'operatorPolicy',
 ];
 
 export class BrokerSnapshot {
@@ -78,7 +81,11 @@ export class BrokerSnapshot {
   readonly allBindings = new Map<string, Binding>();
   /** Bindings between one source and one destination, for listing without a scan. */
   readonly #bindingsByEnds = new Map<string, Map<string, Binding>>();
+  /** Bindings from one source exchange (a SuperStream reads its partitions from them). */
+  readonly #bindingsBySource = new Map<string, Map<string, Binding>>();
   readonly policies = new Map<string, Policy>();
+  /** Operator policies (`GET /api/operator-policies`; the definitions export leaves them out). */
+  readonly operatorPolicies = new Map<string, Policy>();
   /** Runtime parameters other than vhost limits (federation upstreams, shovels, …). */
   readonly parameters = new Map<string, Parameter>();
   /**
@@ -103,6 +110,7 @@ export class BrokerSnapshot {
       queue: this.queues,
       binding: this.allBindings,
       policy: this.policies,
+      operatorPolicy: this.operatorPolicies,
     };
     return maps[kind];
   }
@@ -132,6 +140,9 @@ export class BrokerSnapshot {
   policy(vhost: string, name: string): Policy | undefined {
     return this.policies.get(snapshotKeys.policy(vhost, name));
   }
+  operatorPolicy(vhost: string, name: string): Policy | undefined {
+    return this.operatorPolicies.get(snapshotKeys.operatorPolicy(vhost, name));
+  }
   /** Whether exactly this binding (routing key and arguments included) exists. */
   hasBinding(binding: Binding): boolean {
     return this.allBindings.has(snapshotKeys.binding(binding));
@@ -140,6 +151,11 @@ export class BrokerSnapshot {
   bindings(vhost: string, source: string, destinationType: DestinationType, destination: string): Binding[] {
     const between = this.#bindingsByEnds.get(JSON.stringify([vhost, source, destinationType, destination]));
     return between === undefined ? [] : [...between.values()];
+  }
+  /** Every binding whose source is this exchange. */
+  bindingsFrom(vhost: string, source: string): Binding[] {
+    const from = this.#bindingsBySource.get(JSON.stringify([vhost, source]));
+    return from === undefined ? [] : [...from.values()];
   }
   addBinding(binding: Binding): void {
     const key = snapshotKeys.binding(binding);
@@ -156,6 +172,13 @@ export class BrokerSnapshot {
       this.#bindingsByEnds.set(ends, between);
     }
     between.set(key, binding);
+    const source = JSON.stringify([binding.vhost, binding.source]);
+    let from = this.#bindingsBySource.get(source);
+    if (from === undefined) {
+      from = new Map<string, Binding>();
+      this.#bindingsBySource.set(source, from);
+    }
+    from.set(key, binding);
   }
   removeBinding(key: string): void {
     const binding = this.allBindings.get(key);
@@ -170,6 +193,10 @@ export class BrokerSnapshot {
     const between = this.#bindingsByEnds.get(ends);
     between?.delete(key);
     if (between?.size === 0) this.#bindingsByEnds.delete(ends);
+    const source = JSON.stringify([binding.vhost, binding.source]);
+    const from = this.#bindingsBySource.get(source);
+    from?.delete(key);
+    if (from?.size === 0) this.#bindingsBySource.delete(source);
   }
   /** Removes the bindings that match (a deleted queue, exchange or vhost takes its bindings). */
   removeBindingsWhere(predicate: (binding: Binding) => boolean): void {
@@ -182,4 +209,4 @@ export class BrokerSnapshot {
 }
 
 /** Objects that live in one vhost and go with it. */
-export const vhostScopedObjects = ['exchange', 'queue', 'policy'] as const;
+export const vhostScopedObjects = ['exchange', 'queue', 'policy', 'operatorPolicy'] as const;

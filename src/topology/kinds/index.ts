@@ -2,9 +2,11 @@
 // resource in src/api/kinds.ts); the controllers derive everything else from its definition.
 import { bindingKind } from './binding.ts';
 import { exchangeKind } from './exchange.ts';
+import { operatorPolicyKind } from './operator-policy.ts';
 import { permissionKind } from './permission.ts';
 import { policyKind } from './policy.ts';
 import { queueKind } from './queue.ts';
+import { superStreamKind } from './super-stream.ts';
 import { topicPermissionKind } from './topic-permission.ts';
 import type { TopologyKind } from './types.ts';
 import { userKind } from './user.ts';
@@ -21,6 +23,8 @@ export const topologyKinds: readonly AnyTopologyKind[] = [
   topicPermissionKind,
   exchangeKind,
   queueKind,
+  superStreamKind,
   bindingKind,
   policyKind,
+  operatorPolicyKind,
 ];

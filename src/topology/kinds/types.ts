@@ -25,7 +25,16 @@ export type DeletionPolicy = 'delete' | 'delete-with-data' | 'retain';
 /** What a kind reads of a broker: the shared snapshot (or anything shaped like it, in tests). */
 export type BrokerState = Pick<
   BrokerSnapshot,
-  'vhost' | 'user' | 'permission' | 'topicPermission' | 'exchange' | 'queue' | 'policy' | 'hasBinding'
+  | 'vhost'
+  | 'user'
+  | 'permission'
+  | 'topicPermission'
+  | 'exchange'
+  | 'queue'
+  | 'policy'
+  | 'operatorPolicy'
+  | 'hasBinding'
+  | 'bindingsFrom'
 >;
 
 /** A difference the broker cannot resolve in place: reported, never "fixed" by delete and recreate. */
@@ -141,6 +150,11 @@ export interface TopologyKind<Spec, W, Live> {
   desired: (spec: Spec, refs: References) => Desired<W>;
   /** A stable key of the broker object, shared by every resource that declares the same object. */
   brokerKey: (want: W) => BrokerKey;
+  /**
+   * The other broker objects the object is made of (a SuperStream's partition streams and bindings): a change
+   * to any of them behind Warren's back re-reconciles it, as one to the object under `brokerKey` does.
+   */
+  parts?: (want: W) => BrokerKey[];
   /** `queue "orders" in vhost "/"`: how messages name the object. */
   describe: (want: W) => string;
   dependencies: (want: W) => Dependency[];

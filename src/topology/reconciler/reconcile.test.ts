@@ -9,11 +9,14 @@ import type { KubeClient } from '../../runtime/kube-client.ts';
 import { createLogger } from '../../runtime/logger.ts';
 import type { KubeObject } from '../../runtime/resource.ts';
 import { BrokerSlots } from '../broker-slots.ts';
-import { DependencyIndex } from '../dependencies.ts';
+import { DependencyIndex, targets } from '../dependencies.ts';
+import type { AnyTopologyKind } from '../kinds/index.ts';
 import { queueKind } from '../kinds/queue.ts';
+import { superStreamKind } from '../kinds/super-stream.ts';
 import { fakeSecrets, noReferences, stateOf } from '../kinds/testing.ts';
 import type { TopologyObject } from '../kinds/types.ts';
 import type { Definitions } from '../../rabbitmq/types.ts';
+import { snapshotKeys } from '../../rabbitmq/snapshot/index.ts';
 import { topologyFinalizer, type TopologyRuntime } from './context.ts';
 import { createTopologyReconciler } from './reconcile.ts';
 
@@ -39,8 +42,10 @@ function queue(overrides: Partial<TopologyObject['metadata']> = {}, status?: Top
 
 const withVhost: Definitions = { vhosts: [{ name: 'v' }] };
 
-/** A reconciler for Queue against a fake broker (snapshot and client) and a fake API server. */
-function harness(options: { definitions?: Definitions; fail?: Error; fresh?: QueueDetails } = {}) {
+/** A reconciler for Queue (or another kind) against a fake broker (snapshot and client) and a fake API server. */
+function harness(
+  options: { definitions?: Definitions; fail?: Error; fresh?: QueueDetails; kind?: AnyTopologyKind } = {},
+) {
   const applied: BrokerOp[] = [];
   const statuses: Record<string, unknown>[] = [];
   const events: { type: string; reason: string }[] = [];
@@ -108,7 +113,7 @@ function harness(options: { definitions?: Definitions; fail?: Error; fresh?: Que
     dependencyGraceMs: 60_000,
   };
   let current = queue();
-  const reconcile = createTopologyReconciler(queueKind, rt);
+  const reconcile = createTopologyReconciler(options.kind ?? queueKind, rt);
   const run = (obj: TopologyObject) => {
     current = obj;
     const ctx = {
@@ -120,7 +125,7 @@ function harness(options: { definitions?: Definitions; fail?: Error; fresh?: Que
     } as unknown as ReconcileContext;
     return reconcile(key, ctx);
   };
-  return { run, applied, statuses, events, patches, snapshotReads: () => snapshotReads };
+  return { run, applied, statuses, events, patches, index: rt.index, snapshotReads: () => snapshotReads };
 }
 
 const ready = (status: Record<string, unknown> | undefined) =>
@@ -214,6 +219,36 @@ describe('Topology reconciler, main flow', () => {
     await h.run(obj);
     assert.equal(h.snapshotReads(), 0);
     assert.equal(ready(h.statuses[0])?.reason, 'InvalidSpec');
+  });
+});
+
+describe('Topology reconciler, objects made of several broker objects', () => {
+  it('is re-reconciled by drift of any of its parts, not only of the object under its broker key', async () => {
+    const h = harness({ kind: superStreamKind });
+    const superStream = {
+      ...queue(),
+      kind: 'SuperStream',
+      spec: { name: 'orders', vhost: 'v', partitions: 2, rabbitmqClusterReference: { name: 'broker' } },
+    } as TopologyObject;
+    await h.run(superStream);
+    assert.deepEqual(
+      h.applied.map((op) => op.op),
+      ['putExchange', 'putQueue', 'putQueue', 'createBinding', 'createBinding'],
+    );
+    const dependents = (kind: 'exchange' | 'queue', name: string) =>
+      h.index.dependents(targets.broker('http://broker:15672', { kind, key: snapshotKeys[kind]('v', name) }));
+    for (const [kind, name] of [
+      ['exchange', 'orders'],
+      ['queue', 'orders-0'],
+      ['queue', 'orders-1'],
+    ] as const) {
+      assert.deepEqual(
+        dependents(kind, name).map((d) => [d.controller, d.key.name]),
+        [['superstream', 'orders']],
+        `${kind} ${name}`,
+      );
+    }
+    assert.deepEqual(dependents('queue', 'orders-2'), [], 'a partition the spec does not ask for');
   });
 });
 

@@ -112,7 +112,9 @@ async function reconcileObject<Spec, W, L>(
 
   const c = clientFor(shared, connection, k);
   const brokerTarget = targets.broker(c.brokerId, kind.brokerKey(want));
-  recordDependencies(shared, key, connection, [...extraTargets, brokerTarget]);
+  const partTargets = (kind.parts?.(want) ?? []).map((part) => targets.broker(c.brokerId, part));
+  const brokerTargets = [brokerTarget, ...partTargets];
+  recordDependencies(shared, key, connection, [...extraTargets, ...brokerTargets]);
   const release = brokerSlot(shared, c, key);
   if (release === undefined) return parked(ctx, c);
   try {
@@ -131,7 +133,7 @@ async function reconcileObject<Spec, W, L>(
         // Woken when what it waits for appears (created by Warren or seen in a refresh).
         recordDependencies(shared, key, connection, [
           ...extraTargets,
-          brokerTarget,
+          ...brokerTargets,
           ...plan.missing.map((d) => targets.broker(c.brokerId, dependencyKey(d))),
         ]);
         return await waits.wait(signal, obj, k, plan.reason, plan.message, prepared.status);
@@ -144,7 +146,9 @@ async function reconcileObject<Spec, W, L>(
         // One after another (a vhost before its limits), stopping at the first failure.
         for (const op of plan.ops) await c.apply(op, signal);
         release();
-        if (plan.verb !== 'update') rt.wake(brokerTarget, { controller: name, key });
+        if (plan.verb !== 'update') {
+          for (const target of brokerTargets) rt.wake(target, { controller: name, key });
+        }
         const event = writeEvent(plan.verb, what, plan.changes);
         rt.manager.events.normal(obj, event.reason, event.message, 'Reconcile');
         ctx.log.info({ changes: plan.changes, verb: plan.verb }, event.message);

@@ -4,6 +4,7 @@
 import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { kinds } from '../../../src/api/kinds.ts';
 import { Manager } from '../../../src/runtime/manager.ts';
 import { createLogger } from '../../../src/runtime/logger.ts';
 import { consistentSettingsSchema } from '../../../src/settings.ts';
@@ -58,16 +59,9 @@ export async function startOperator(settings: Record<string, string> = {}): Prom
     output: async (namespace) => {
       const events = await core().listNamespacedEvent({ namespace });
       const objects = await Promise.all(
-        [
-          'vhosts',
-          'users',
-          'permissions',
-          'topicpermissions',
-          'exchanges',
-          'queues',
-          'bindings',
-          'policies',
-        ].map((plural) => custom().listNamespacedCustomObject({ group, version, namespace, plural })),
+        topologyPlurals.map((plural) =>
+          custom().listNamespacedCustomObject({ group, version, namespace, plural }),
+        ),
       );
       return [
         logs.join(''),
@@ -101,17 +95,9 @@ export interface TopologyObject {
   };
 }
 
-const plurals: Record<string, string> = {
-  Vhost: 'vhosts',
-  User: 'users',
-  Permission: 'permissions',
-  TopicPermission: 'topicpermissions',
-  Exchange: 'exchanges',
-  Queue: 'queues',
-  Binding: 'bindings',
-  Policy: 'policies',
-  RabbitmqCluster: 'rabbitmqclusters',
-};
+// Every kind Warren serves, from its registration: a new kind needs no line here.
+const plurals: Record<string, string> = Object.fromEntries(kinds.map((k) => [k.kind, k.plural]));
+const topologyPlurals = kinds.filter((k) => k.kind !== 'RabbitmqCluster').map((k) => k.plural);
 
 export function pluralOf(kind: string): string {
   const plural = plurals[kind];
