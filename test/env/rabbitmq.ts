@@ -41,7 +41,20 @@ export interface RabbitmqPorts {
   management: number;
   distribution: number;
   epmd: number;
+  /** The stream protocol listener, for SuperStream partitions read back by offset. */
+  stream: number;
 }
+
+/** Every plugin a topology kind needs: shovels, federation upstreams and streams, with their management parts. */
+export const TEST_BROKER_PLUGINS = [
+  'rabbitmq_management',
+  'rabbitmq_shovel',
+  'rabbitmq_shovel_management',
+  'rabbitmq_federation',
+  'rabbitmq_federation_management',
+  'rabbitmq_stream',
+  'rabbitmq_stream_management',
+];
 
 export interface RabbitmqHandle {
   managementUrl: string;
@@ -108,8 +121,14 @@ export async function startRabbitmq(options: RabbitmqOptions = {}): Promise<Rabb
   };
 
   for (let attempt = 1; ; attempt++) {
-    const [amqp, management, distribution, epmdPort] = await freePorts(4);
-    const candidate = { amqp: amqp!, management: management!, distribution: distribution!, epmd: epmdPort! };
+    const [amqp, management, distribution, epmdPort, stream] = await freePorts(5);
+    const candidate = {
+      amqp: amqp!,
+      management: management!,
+      distribution: distribution!,
+      epmd: epmdPort!,
+      stream: stream!,
+    };
     try {
       await launch(candidate);
       ports = candidate;
@@ -162,11 +181,12 @@ function writeNodeFiles(
   mkdirSync(join(dir, 'log'), { recursive: true });
   // An empty env file keeps /etc/rabbitmq/rabbitmq-env.conf (a system node's settings) out of our node.
   writeFileSync(join(dir, 'rabbitmq-env.conf'), '');
-  writeFileSync(join(dir, 'enabled_plugins'), '[rabbitmq_management].\n');
+  writeFileSync(join(dir, 'enabled_plugins'), `[${TEST_BROKER_PLUGINS.join(',')}].\n`);
   writeFileSync(
     join(dir, 'rabbitmq.conf'),
     [
       `listeners.tcp.1 = 127.0.0.1:${ports.amqp}`,
+      `stream.listeners.tcp.1 = 127.0.0.1:${ports.stream}`,
       'management.tcp.ip = 127.0.0.1',
       `management.tcp.port = ${ports.management}`,
       `default_user = ${username}`,

@@ -65,3 +65,25 @@ describe('The test broker', () => {
     assert.equal(queue.vhost, vhost);
   });
 });
+
+describe('The test broker for shovels, federation and streams', () => {
+  const env = testEnv();
+  const get = async (path: string) => {
+    const res = await fetch(`${env.managementUrl}/api${path}`, {
+      headers: {
+        authorization: `Basic ${Buffer.from(`${env.username}:${env.password}`).toString('base64')}`,
+      },
+    });
+    return { status: res.status, body: await res.json() };
+  };
+
+  it('serves the shovel and federation APIs and listens for the stream protocol', async () => {
+    assert.equal((await get('/shovels')).status, 200);
+    assert.equal((await get('/federation-links')).status, 200);
+    const overview = (await get('/overview')).body as { listeners: { protocol: string }[] };
+    assert.ok(
+      overview.listeners.some((listener) => listener.protocol === 'stream'),
+      `listeners: ${overview.listeners.map((l) => l.protocol).join(', ')}`,
+    );
+  });
+});
