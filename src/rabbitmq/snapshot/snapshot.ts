@@ -48,6 +48,7 @@ export interface ObjectShapes {
   queue: Queue;
   binding: Binding;
   policy: Policy;
+  parameter: Parameter;
 }
 
 export type ObjectKind = keyof ObjectShapes;
@@ -61,6 +62,7 @@ export const objectKinds: readonly ObjectKind[] = [
   'queue',
   'binding',
   'policy',
+  'parameter',
 ];
 
 export class BrokerSnapshot {
@@ -103,6 +105,7 @@ export class BrokerSnapshot {
       queue: this.queues,
       binding: this.allBindings,
       policy: this.policies,
+      parameter: this.parameters,
     };
     return maps[kind];
   }
@@ -131,6 +134,9 @@ export class BrokerSnapshot {
   }
   policy(vhost: string, name: string): Policy | undefined {
     return this.policies.get(snapshotKeys.policy(vhost, name));
+  }
+  parameter(component: string, vhost: string, name: string): Parameter | undefined {
+    return this.parameters.get(snapshotKeys.parameter(component, vhost, name));
   }
   /** Whether exactly this binding (routing key and arguments included) exists. */
   hasBinding(binding: Binding): boolean {
@@ -182,4 +188,4 @@ export class BrokerSnapshot {
 }
 
 /** Objects that live in one vhost and go with it. */
-export const vhostScopedObjects = ['exchange', 'queue', 'policy'] as const;
+export const vhostScopedObjects = ['exchange', 'queue', 'policy', 'parameter'] as const;

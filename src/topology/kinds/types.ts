@@ -25,7 +25,15 @@ export type DeletionPolicy = 'delete' | 'delete-with-data' | 'retain';
 /** What a kind reads of a broker: the shared snapshot (or anything shaped like it, in tests). */
 export type BrokerState = Pick<
   BrokerSnapshot,
-  'vhost' | 'user' | 'permission' | 'topicPermission' | 'exchange' | 'queue' | 'policy' | 'hasBinding'
+  | 'vhost'
+  | 'user'
+  | 'permission'
+  | 'topicPermission'
+  | 'exchange'
+  | 'queue'
+  | 'policy'
+  | 'hasBinding'
+  | 'parameter'
 >;
 
 /** A difference the broker cannot resolve in place: reported, never "fixed" by delete and recreate. */
@@ -66,6 +74,8 @@ export interface References {
   userName(name: string): string | undefined;
   /** A User's credentials, read from its Secret (generated or imported); undefined while there is none. */
   credentials(): UserCredentials | undefined;
+  /** The Secret a kind's `prepare` read for it (a Shovel's uriSecret); undefined when it does not exist. */
+  secretData?(): SecretData | undefined;
 }
 
 /** Exactly one of password and passwordHash is set (an empty passwordHash: no password login). */
