@@ -11,3 +11,5 @@ export * from './exchange.ts';
 export * from './queue.ts';
 export * from './binding.ts';
 export * from './policy.ts';
+export * from './shovel.ts';
+export * from './federation.ts';

@@ -1,10 +1,12 @@
 // Every kind Warren serves, in dependency order (a cluster before the objects inside it).
 import { bindingResource } from './binding.ts';
 import { exchangeResource } from './exchange.ts';
+import { federationResource } from './federation.ts';
 import { permissionResource } from './permission.ts';
 import { policyResource } from './policy.ts';
 import { queueResource } from './queue.ts';
 import { rabbitmqClusterResource } from './rabbitmq-cluster.ts';
+import { shovelResource } from './shovel.ts';
 import { topicPermissionResource } from './topic-permission.ts';
 import { userResource } from './user.ts';
 import { vhostResource } from './vhost.ts';
@@ -19,6 +21,8 @@ export const kinds = [
   queueResource,
   bindingResource,
   policyResource,
+  shovelResource,
+  federationResource,
 ] as const;
 
 export type AnyResource = (typeof kinds)[number];

@@ -14,6 +14,8 @@
     - queues
     - bindings
     - policies
+    - shovels
+    - federations
   verbs:
     - get
     - list
@@ -31,6 +33,8 @@
     - queues/status
     - bindings/status
     - policies/status
+    - shovels/status
+    - federations/status
   verbs:
     - patch
 - apiGroups:

@@ -2,9 +2,11 @@
 // resource in src/api/kinds.ts); the controllers derive everything else from its definition.
 import { bindingKind } from './binding.ts';
 import { exchangeKind } from './exchange.ts';
+import { federationKind } from './federation.ts';
 import { permissionKind } from './permission.ts';
 import { policyKind } from './policy.ts';
 import { queueKind } from './queue.ts';
+import { shovelKind } from './shovel.ts';
 import { topicPermissionKind } from './topic-permission.ts';
 import type { TopologyKind } from './types.ts';
 import { userKind } from './user.ts';
@@ -23,4 +25,6 @@ export const topologyKinds: readonly AnyTopologyKind[] = [
   queueKind,
   bindingKind,
   policyKind,
+  shovelKind,
+  federationKind,
 ];
