@@ -67,6 +67,8 @@ export async function startOperator(settings: Record<string, string> = {}): Prom
           'queues',
           'bindings',
           'policies',
+          'shovels',
+          'federations',
         ].map((plural) => custom().listNamespacedCustomObject({ group, version, namespace, plural })),
       );
       return [
@@ -110,6 +112,8 @@ const plurals: Record<string, string> = {
   Queue: 'queues',
   Binding: 'bindings',
   Policy: 'policies',
+  Shovel: 'shovels',
+  Federation: 'federations',
   RabbitmqCluster: 'rabbitmqclusters',
 };
 
