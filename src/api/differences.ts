@@ -95,13 +95,25 @@ export const differences: readonly Difference[] = [
     body:
       'Every kind has printer columns (Ready and Reason from the Ready condition, Age; the cluster shows desired ' +
       'and ready replicas, AllReplicasReady and ReconcileSuccess), short names (`rmq`, `rmqvh`, `rmqu`, ' +
-      '`rmqperm`, `rmqx`, `rmqq`, `rmqb`, `rmqpol`) and the categories `warren` and `rabbitmq`, so ' +
+      '`rmqperm`, `rmqtopicperm`, `rmqx`, `rmqq`, `rmqb`, `rmqpol`, `rmqshovel`, `rmqfed`) and the categories `warren` and `rabbitmq`, so ' +
       '`kubectl get warren` lists them all. Every field has a description for `kubectl explain`.',
+  },
+  {
+    title: 'Shovels and federation upstreams',
+    body:
+      'The URIs stay in the Secret `spec.uriSecret` names, with the upstream keys (`srcUri` and `destUri`, or ' +
+      '`uri`). Warren labels that Secret `warren.dev/watched` and follows its changes within seconds (upstream ' +
+      'stopped watching Secrets, MTO#808); a missing Secret or key is `Ready=False` with reason `SecretNotFound` or ' +
+      '`SecretInvalid` naming both. An AMQP 0-9-1 shovel source must set exactly one of `srcQueue` and ' +
+      '`srcExchange`, and a destination at most one of `destQueue` and `destExchange`, as the broker requires. ' +
+      'Options left unset, `false` or empty are not sent, so a broker that does not know a key (RabbitMQ 3.10 and ' +
+      '`Federation.spec.queueType`) only refuses it when it is set. `deletionPolicy` is `delete` (default) or ' +
+      '`retain`.',
   },
   {
     title: 'Kinds not provided',
     body:
-      'Warren does not serve TopicPermission, OperatorPolicy, Federation, Shovel, SuperStream or ' +
-      'SchemaReplication.',
+      'Warren does not serve OperatorPolicy or SuperStream yet, nor SchemaReplication, which upstream serves for ' +
+      'a commercial broker edition only.',
   },
 ];
