@@ -27,8 +27,10 @@ export function prepareUriSecret(keys: readonly string[]): Prepare<NamesUriSecre
   };
 }
 
-/** The URIs under `key` of the uriSecret (a comma-separated list), or why there are none. The message names the
- * Secret and the key, never a value. */
+/**
+ * The URIs under `key` of the uriSecret (a comma-separated list), or why there are none. The message names the
+ * Secret and the key, never a value.
+ */
 export function secretUris(
   refs: References,
   secretName: string,
