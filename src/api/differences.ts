@@ -108,7 +108,9 @@ export const differences: readonly Difference[] = [
       '`srcExchange`, and a destination at most one of `destQueue` and `destExchange`, as the broker requires. ' +
       'Options left unset, `false` or empty are not sent, so a broker that does not know a key (RabbitMQ 3.10 and ' +
       '`Federation.spec.queueType`) only refuses it when it is set. `deletionPolicy` is `delete` (default) or ' +
-      '`retain`.',
+      '`retain`. A shovel with `srcDeleteAfter` (or `deleteAfter`) other than `never` is not restored once it has ' +
+      'deleted itself, so it moves what it was asked to once (upstream brings it back after a restart, MTO#835); ' +
+      'a change of the spec runs it again.',
   },
   {
     title: 'Kinds not provided',

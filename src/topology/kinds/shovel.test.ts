@@ -81,6 +81,17 @@ describe('Shovel', () => {
     ]);
   });
 
+  it('is not restored once it deleted itself after moving what srcDeleteAfter asked for', () => {
+    const want = { vhost: 'shop', name: 'move-orders', value };
+    const gone = stateOf({ vhosts: [{ name: 'shop' }] });
+    assert.deepEqual(planConverge(shovelKind, want, gone, fakeSecrets, true), { type: 'in-sync' });
+    const first = planConverge(shovelKind, want, gone, fakeSecrets, false);
+    assert.equal(first.type === 'write' && first.verb, 'create');
+    const forever = { vhost: 'shop', name: 'move-orders', value: { ...value, 'src-delete-after': 'never' } };
+    const restored = planConverge(shovelKind, forever, gone, fakeSecrets, true);
+    assert.equal(restored.type === 'write' && restored.verb, 'restore');
+  });
+
   it('waits for its vhost before creating the shovel', () => {
     const want = { vhost: 'shop', name: 'move-orders', value };
     const plan = planConverge(shovelKind, want, stateOf({}), fakeSecrets, false);

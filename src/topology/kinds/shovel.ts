@@ -100,5 +100,11 @@ export const shovelKind: TopologyKind<ShovelSpec, ParameterWant, Parameter> = {
       want: { vhost: spec.vhost, name: spec.name, value: shovelValue(spec, src.uris, dest.uris) },
     };
   },
+  // A shovel with delete-after moves what it was asked to and deletes itself; restoring it would move more
+  // (upstream brings it back after a restart, MTO#835). A change of the spec runs it again.
+  deletesItself: (want) =>
+    [want.value['src-delete-after'], want.value['delete-after']].some(
+      (v) => v !== undefined && v !== 'never',
+    ),
   ...parameterKind('shovel', 'shovel', shovelFieldNames),
 };

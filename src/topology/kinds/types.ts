@@ -158,6 +158,11 @@ export interface TopologyKind<Spec, W, Live> {
   compare: (live: Live, want: W, secrets: SecretOps) => Comparison;
   /** The writes that make the broker match `want`, given what is there now (undefined = absent). */
   write: (want: W, live: Live | undefined, secrets: SecretOps) => BrokerOp[];
+  /**
+   * Whether the broker object deletes itself when its work is done (a shovel with srcDeleteAfter): once it was
+   * Ready, its absence is that, not drift, and it is not restored.
+   */
+  deletesItself?: (want: W) => boolean;
   /** Reads what deletion must decide on, right before deleting; undefined when the object is gone. */
   fresh: (client: ManagementClient, want: W, signal?: AbortSignal) => Promise<unknown>;
   deletion: (want: W, policy: DeletionPolicy, fresh: unknown) => DeletionStep;

@@ -291,6 +291,55 @@ describe('Shovel', () => {
     }
   });
 
+  it('moves what srcDeleteAfter asks for, deletes itself, and is not brought back', async () => {
+    await create('Queue', ns, 'batch', {
+      name: 'batch',
+      vhost: source,
+      type: 'classic',
+      rabbitmqClusterReference: ref,
+    });
+    await create('Queue', ns, 'batch-out', {
+      name: 'batch-out',
+      vhost: destination,
+      type: 'classic',
+      rabbitmqClusterReference: ref,
+    });
+    await waitReady('Queue', ns, 'batch');
+    await waitReady('Queue', ns, 'batch-out');
+    for (const body of ['batch 1', 'batch 2', 'batch 3']) await publish(testEnv(), source, 'batch', body);
+    await putSecret('one-off', {
+      srcUri: amqpUri(testEnv(), source),
+      destUri: amqpUri(testEnv(), destination),
+    });
+    await create('Shovel', ns, 'one-off', {
+      name: 'one-off',
+      vhost: source,
+      uriSecret: { name: 'one-off' },
+      srcQueue: 'batch',
+      srcDeleteAfter: '2',
+      destQueue: 'batch-out',
+      rabbitmqClusterReference: ref,
+    });
+    await waitReady('Shovel', ns, 'one-off');
+    await receive(testEnv(), destination, 'batch-out', 'batch 1');
+    await receive(testEnv(), destination, 'batch-out', 'batch 2');
+    await eventually(
+      'the shovel gone once done',
+      async () => (await rmq.get(parameterPath(source, 'one-off'))) === undefined,
+    );
+    await sleep(5000); // two refresh intervals
+    assert.equal(
+      await rmq.get(parameterPath(source, 'one-off')),
+      undefined,
+      'the finished shovel stays gone',
+    );
+    // The third message is still at the source: nothing moved it after the shovel finished.
+    await receive(testEnv(), source, 'batch', 'batch 3');
+    await waitReady('Shovel', ns, 'one-off');
+    await remove('Shovel', ns, 'one-off');
+    await waitGone('Shovel', ns, 'one-off');
+  });
+
   it('never shows a URI or the shovel user’s password in logs, Events, statuses or metrics', async () => {
     const output = await operator.output(ns);
     assert.ok(output.includes('vhost-to-vhost'), 'the output covers the shovels');
