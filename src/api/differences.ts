@@ -110,13 +110,26 @@ export const differences: readonly Difference[] = [
     body:
       'Every kind has printer columns (Ready and Reason from the Ready condition, Age; the cluster shows desired ' +
       'and ready replicas, AllReplicasReady and ReconcileSuccess), short names (`rmq`, `rmqvh`, `rmqu`, ' +
-      '`rmqperm`, `rmqtopicperm`, `rmqx`, `rmqq`, `rmqss`, `rmqb`, `rmqpol`, `rmqoppol`) and the categories `warren` and `rabbitmq`, so ' +
+      '`rmqperm`, `rmqtopicperm`, `rmqx`, `rmqq`, `rmqss`, `rmqb`, `rmqpol`, `rmqoppol`, `rmqshovel`, `rmqfed`) and ' +
+      'the categories `warren` and `rabbitmq`, so ' +
       '`kubectl get warren` lists them all. Every field has a description for `kubectl explain`.',
   },
   {
-    title: 'Kinds not provided',
+    title: 'Shovels and federation upstreams',
     body:
-      'Warren does not serve Federation, Shovel or SchemaReplication (upstream serves the last for a commercial ' +
-      'broker edition only).',
+      'The URIs stay in the Secret `spec.uriSecret` names, with the upstream keys (`srcUri` and `destUri`, or ' +
+      '`uri`). Warren labels that Secret `warren.dev/watched` and follows its changes within seconds (upstream ' +
+      'stopped watching Secrets, MTO#808); a missing Secret or key is `Ready=False` with reason `SecretNotFound` or ' +
+      '`SecretInvalid` naming both. An AMQP 0-9-1 shovel source must set exactly one of `srcQueue` and ' +
+      '`srcExchange`, and a destination at most one of `destQueue` and `destExchange`, as the broker requires. ' +
+      'Options left unset, `false` or empty are not sent, so a broker that does not know a key (RabbitMQ 3.10 and ' +
+      '`Federation.spec.queueType`) only refuses it when it is set. `deletionPolicy` is `delete` (default) or ' +
+      '`retain`. A shovel with `srcDeleteAfter` (or `deleteAfter`) other than `never` is not restored once it has ' +
+      'deleted itself, so it moves what it was asked to once (upstream brings it back after a restart, MTO#835); ' +
+      'a change of the spec runs it again.',
+  },
+  {
+    title: 'Kinds not provided',
+    body: 'Warren does not serve SchemaReplication, which upstream serves for a commercial broker edition only.',
   },
 ];

@@ -13,3 +13,5 @@ export * from './super-stream.ts';
 export * from './binding.ts';
 export * from './policy.ts';
 export * from './operator-policy.ts';
+export * from './shovel.ts';
+export * from './federation.ts';

@@ -1,12 +1,14 @@
 // Every kind Warren serves, in dependency order (a cluster before the objects inside it).
 import { bindingResource } from './binding.ts';
 import { exchangeResource } from './exchange.ts';
+import { federationResource } from './federation.ts';
 import { permissionResource } from './permission.ts';
 import { operatorPolicyResource } from './operator-policy.ts';
 import { policyResource } from './policy.ts';
 import { queueResource } from './queue.ts';
 import { rabbitmqClusterResource } from './rabbitmq-cluster.ts';
 import { superStreamResource } from './super-stream.ts';
+import { shovelResource } from './shovel.ts';
 import { topicPermissionResource } from './topic-permission.ts';
 import { userResource } from './user.ts';
 import { vhostResource } from './vhost.ts';
@@ -23,6 +25,8 @@ export const kinds = [
   bindingResource,
   policyResource,
   operatorPolicyResource,
+  shovelResource,
+  federationResource,
 ] as const;
 
 export type AnyResource = (typeof kinds)[number];

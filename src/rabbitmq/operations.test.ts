@@ -115,6 +115,37 @@ describe('Broker operations on the wire', () => {
     );
   });
 
+  it('puts a runtime parameter with its identity in the body, and deletes it by the same path', () => {
+    const value = { 'src-uri': ['amqp://a'], 'src-queue': 'q' };
+    assert.deepEqual(wireRequest({ op: 'putParameter', component: 'shovel', vhost: '/', name: 's', value }), {
+      method: 'PUT',
+      path: '/api/parameters/shovel/%2F/s',
+      body: { component: 'shovel', vhost: '/', name: 's', value },
+    });
+    assert.deepEqual(
+      wireRequest({ op: 'deleteParameter', component: 'federation-upstream', vhost: 'v', name: 'up' }),
+      { method: 'DELETE', path: '/api/parameters/federation-upstream/v/up' },
+    );
+  });
+
+  it('keeps every URI of a parameter, and its password raw, decoded and HTML-escaped, out of error messages', () => {
+    const uri = 'amqp://app:p%40ss@upstream:5672/%2F?heartbeat=5&connection_timeout=10';
+    const secrets = secretsOf({
+      op: 'putParameter',
+      component: 'federation-upstream',
+      vhost: '/',
+      name: 'up',
+      value: { uri: [uri], 'max-hops': 1, exchange: 'amqp-looking-but-not-a-uri' },
+    });
+    assert.deepEqual(secrets, [
+      uri,
+      'amqp://app:p%40ss@upstream:5672/%2F?heartbeat=5&amp;connection_timeout=10',
+      'app:p%40ss',
+      'p%40ss',
+      'p@ss',
+    ]);
+  });
+
   it('tells deletions, whose 404 means done, from other writes', () => {
     assert.equal(isDeletion({ op: 'deleteVhost', name: 'v' }), true);
     assert.equal(isDeletion({ op: 'putVhost', name: 'v', settings: {} }), false);

@@ -6,6 +6,7 @@ import { normaliseTags } from './normalise.ts';
 import type {
   Binding,
   ExchangeSettings,
+  ParameterValue,
   PermissionSettings,
   PolicySettings,
   QueueSettings,
@@ -37,7 +38,10 @@ export type BrokerOp =
   | { op: 'putPolicy'; vhost: string; name: string; settings: PolicySettings }
   | { op: 'deletePolicy'; vhost: string; name: string }
   | { op: 'putOperatorPolicy'; vhost: string; name: string; settings: PolicySettings }
-  | { op: 'deleteOperatorPolicy'; vhost: string; name: string };
+  | { op: 'deleteOperatorPolicy'; vhost: string; name: string }
+  /** A runtime parameter of a plugin component (`shovel`, `federation-upstream`). */
+  | { op: 'putParameter'; component: string; vhost: string; name: string; value: ParameterValue }
+  | { op: 'deleteParameter'; component: string; vhost: string; name: string };
 
 export type OpName = BrokerOp['op'];
 
@@ -174,6 +178,14 @@ export function wireRequest(op: BrokerOp): WireRequest {
       return { method: 'PUT', path: apiPath('operator-policies', op.vhost, op.name), body: op.settings };
     case 'deleteOperatorPolicy':
       return { method: 'DELETE', path: apiPath('operator-policies', op.vhost, op.name) };
+    case 'putParameter':
+      return {
+        method: 'PUT',
+        path: apiPath('parameters', op.component, op.vhost, op.name),
+        body: { component: op.component, vhost: op.vhost, name: op.name, value: op.value },
+      };
+    case 'deleteParameter':
+      return { method: 'DELETE', path: apiPath('parameters', op.component, op.vhost, op.name) };
   }
 }
 
@@ -182,7 +194,47 @@ export function isDeletion(op: BrokerOp): boolean {
   return op.op.startsWith('delete');
 }
 
+const htmlEscapes: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' };
+
+/**
+ * The ways a URI with credentials can appear in a broker's answer: as sent, HTML-escaped (the broker escapes
+ * its validation messages), and its user-info and password alone, raw and decoded.
+ */
+function uriSecrets(uri: string): string[] {
+  const spellings = [uri, uri.replace(/[&<>"]/g, (c) => htmlEscapes[c] ?? c)];
+  const userInfo = /^[a-z][a-z0-9+.-]*:\/\/([^/?#]*)@/i.exec(uri)?.[1];
+  if (userInfo !== undefined) {
+    spellings.push(userInfo);
+    const password = userInfo.slice(userInfo.indexOf(':') + 1);
+    if (userInfo.includes(':')) spellings.push(password, safeDecode(password));
+  }
+  return spellings;
+}
+
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
+/** Every string in a parameter value that is a URI: shovel and federation URIs carry credentials. */
+function urisIn(value: unknown): string[] {
+  if (typeof value === 'string') return /^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? [value] : [];
+  if (Array.isArray(value)) return value.flatMap(urisIn);
+  if (value !== null && typeof value === 'object') return Object.values(value).flatMap(urisIn);
+  return [];
+}
+
 /** Values the operation carries that must never appear in an error message. */
 export function secretsOf(op: BrokerOp): string[] {
-  return op.op === 'putUser' ? [op.settings.password_hash] : [];
+  switch (op.op) {
+    case 'putUser':
+      return [op.settings.password_hash];
+    case 'putParameter':
+      return urisIn(op.value).flatMap(uriSecrets);
+    default:
+      return [];
+  }
 }

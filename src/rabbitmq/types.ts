@@ -132,11 +132,14 @@ export interface Policy extends PolicySettings {
   vhost: string;
 }
 
+/** The value of a runtime parameter: a shovel's or a federation upstream's settings, by wire name. */
+export type ParameterValue = Record<string, unknown>;
+
 export interface Parameter {
   component: string;
   vhost: string;
   name: string;
-  value: unknown;
+  value: ParameterValue;
 }
 
 export interface Overview {

@@ -30,6 +30,7 @@ export function planConverge<S, W, L>(
 ): ConvergePlan {
   const live = kind.live(state, want);
   if (live === undefined) {
+    if (wasReady && kind.deletesItself?.(want) === true) return { type: 'in-sync' };
     const missing = missingDependencies(kind.dependencies(want), state);
     if (missing.length > 0) {
       return {

@@ -24,6 +24,8 @@ matchConstraints:
         - bindings
         - policies
         - operatorpolicies
+        - shovels
+        - federations
 mutations:
   - patchType: ApplyConfiguration
     applyConfiguration:

@@ -16,6 +16,8 @@
     - bindings
     - policies
     - operatorpolicies
+    - shovels
+    - federations
   verbs:
     - get
     - list
@@ -35,6 +37,8 @@
     - bindings/status
     - policies/status
     - operatorpolicies/status
+    - shovels/status
+    - federations/status
   verbs:
     - patch
 - apiGroups:

@@ -24,6 +24,7 @@ import type {
   ListedBinding,
   ListedVhost,
   Overview,
+  Parameter,
   Permission,
   PermissionSettings,
   Policy,
@@ -494,6 +495,17 @@ export class ManagementClient {
 
   getPolicy(vhost: string, name: string, signal?: AbortSignal): Promise<Policy | undefined> {
     return this.#find(apiPath('policies', vhost, name), signal);
+  }
+
+  // ---- runtime parameters (shovels, federation upstreams) ---------------------------------
+
+  getParameter(
+    component: string,
+    vhost: string,
+    name: string,
+    signal?: AbortSignal,
+  ): Promise<Parameter | undefined> {
+    return this.#find(apiPath('parameters', component, vhost, name), signal);
   }
 
   async putPolicy(

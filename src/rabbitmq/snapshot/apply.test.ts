@@ -84,4 +84,27 @@ describe('Writes applied to a snapshot', () => {
       [],
     );
   });
+
+  it('records a written runtime parameter as the export lists it, and forgets a deleted one', () => {
+    const s = snapshot();
+    const value = { 'src-uri': ['amqp://a'], 'src-queue': 'q', 'dest-uri': ['amqp://b'], 'dest-queue': 'r' };
+    applyOp(s, { op: 'putParameter', component: 'shovel', vhost: 'orders', name: 's', value });
+    const read = snapshot({
+      ...exported,
+      parameters: [
+        ...(exported.parameters ?? []),
+        { component: 'shovel', vhost: 'orders', name: 's', value },
+      ],
+    });
+    assert.deepEqual(diffSnapshots(s, read), []);
+    applyOp(s, { op: 'deleteParameter', component: 'shovel', vhost: 'orders', name: 's' });
+    assert.equal(s.parameter('shovel', 'orders', 's'), undefined);
+  });
+
+  it('removes the shovels and upstreams of a deleted vhost', () => {
+    const s = snapshot();
+    applyOp(s, { op: 'putParameter', component: 'shovel', vhost: 'orders', name: 's', value: {} });
+    applyOp(s, { op: 'deleteVhost', name: 'orders' });
+    assert.equal(s.parameters.size, 0);
+  });
 });

@@ -27,7 +27,6 @@ export function applyOp(snapshot: BrokerSnapshot, op: BrokerOp): void {
       snapshot.removeBindingsWhere((binding) => binding.vhost === name);
       removeWhere(snapshot.permissions, (value) => value.vhost === name);
       removeWhere(snapshot.topicPermissions, (value) => value.vhost === name);
-      removeWhere(snapshot.parameters, (value) => value.vhost === name);
       snapshot.unreadableVhosts.delete(name);
       return;
     }
@@ -163,6 +162,19 @@ export function applyOp(snapshot: BrokerSnapshot, op: BrokerOp): void {
       return;
     case 'deleteOperatorPolicy':
       snapshot.operatorPolicies.delete(snapshotKeys.operatorPolicy(op.vhost, op.name));
+      return;
+    case 'putParameter': {
+      const { component, vhost, name, value } = op;
+      snapshot.parameters.set(snapshotKeys.parameter(component, vhost, name), {
+        component,
+        vhost,
+        name,
+        value,
+      });
+      return;
+    }
+    case 'deleteParameter':
+      snapshot.parameters.delete(snapshotKeys.parameter(op.component, op.vhost, op.name));
       return;
   }
 }

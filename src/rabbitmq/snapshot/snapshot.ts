@@ -50,6 +50,7 @@ export interface ObjectShapes {
   binding: Binding;
   policy: Policy;
   operatorPolicy: Policy;
+  parameter: Parameter;
 }
 
 export type ObjectKind = keyof ObjectShapes;
@@ -64,6 +65,7 @@ export const objectKinds: readonly ObjectKind[] = [
   'binding',
   'policy',
   'operatorPolicy',
+  'parameter',
 ];
 
 export class BrokerSnapshot {
@@ -111,6 +113,7 @@ export class BrokerSnapshot {
       binding: this.allBindings,
       policy: this.policies,
       operatorPolicy: this.operatorPolicies,
+      parameter: this.parameters,
     };
     return maps[kind];
   }
@@ -142,6 +145,9 @@ export class BrokerSnapshot {
   }
   operatorPolicy(vhost: string, name: string): Policy | undefined {
     return this.operatorPolicies.get(snapshotKeys.operatorPolicy(vhost, name));
+  }
+  parameter(component: string, vhost: string, name: string): Parameter | undefined {
+    return this.parameters.get(snapshotKeys.parameter(component, vhost, name));
   }
   /** Whether exactly this binding (routing key and arguments included) exists. */
   hasBinding(binding: Binding): boolean {
@@ -209,4 +215,4 @@ export class BrokerSnapshot {
 }
 
 /** Objects that live in one vhost and go with it. */
-export const vhostScopedObjects = ['exchange', 'queue', 'policy', 'operatorPolicy'] as const;
+export const vhostScopedObjects = ['exchange', 'queue', 'policy', 'operatorPolicy', 'parameter'] as const;

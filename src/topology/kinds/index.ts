@@ -7,6 +7,8 @@ import { permissionKind } from './permission.ts';
 import { policyKind } from './policy.ts';
 import { queueKind } from './queue.ts';
 import { superStreamKind } from './super-stream.ts';
+import { federationKind } from './federation.ts';
+import { shovelKind } from './shovel.ts';
 import { topicPermissionKind } from './topic-permission.ts';
 import type { TopologyKind } from './types.ts';
 import { userKind } from './user.ts';
@@ -27,4 +29,6 @@ export const topologyKinds: readonly AnyTopologyKind[] = [
   bindingKind,
   policyKind,
   operatorPolicyKind,
+  shovelKind,
+  federationKind,
 ];

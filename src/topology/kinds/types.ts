@@ -35,6 +35,7 @@ export type BrokerState = Pick<
   | 'operatorPolicy'
   | 'hasBinding'
   | 'bindingsFrom'
+  | 'parameter'
 >;
 
 /** A difference the broker cannot resolve in place: reported, never "fixed" by delete and recreate. */
@@ -75,6 +76,8 @@ export interface References {
   userName(name: string): string | undefined;
   /** A User's credentials, read from its Secret (generated or imported); undefined while there is none. */
   credentials(): UserCredentials | undefined;
+  /** The Secret a kind's `prepare` read for it (a Shovel's uriSecret); undefined when it does not exist. */
+  secretData?(): SecretData | undefined;
 }
 
 /** Exactly one of password and passwordHash is set (an empty passwordHash: no password login). */
@@ -162,6 +165,11 @@ export interface TopologyKind<Spec, W, Live> {
   compare: (live: Live, want: W, secrets: SecretOps) => Comparison;
   /** The writes that make the broker match `want`, given what is there now (undefined = absent). */
   write: (want: W, live: Live | undefined, secrets: SecretOps) => BrokerOp[];
+  /**
+   * Whether the broker object deletes itself when its work is done (a shovel with srcDeleteAfter): once it was
+   * Ready, its absence is that, not drift, and it is not restored.
+   */
+  deletesItself?: (want: W) => boolean;
   /**
    * Reads what deletion must decide on, right before deleting, where the snapshot cannot say (a message count
    * changes by the second); undefined when the object is gone. `live` is the snapshot's object. Without it,

@@ -353,6 +353,49 @@ export const validCases: ValidCase[] = [
     },
     update: set('tags', ['team-b']),
   },
+  {
+    name: 'the shovel example',
+    kind: 'Shovel',
+    spec: {
+      name: 'shovel-example',
+      uriSecret: { name: 'shovel-secret' },
+      srcQueue: 'source-queue',
+      srcConsumerArgs: { 'x-priority': 10 },
+      destQueue: 'destination-queue',
+      destPublishProperties: { delivery_mode: 2 },
+      ...ref,
+    },
+    update: set('uriSecret.name', 'rotated-secret'),
+  },
+  {
+    name: 'an AMQP 1.0 shovel from an exchange-bound address',
+    kind: 'Shovel',
+    spec: {
+      name: 'amqp10',
+      uriSecret: { name: 'uris' },
+      srcProtocol: 'amqp10',
+      srcAddress: '/queues/a',
+      srcDeleteAfter: 'queue-length',
+      destProtocol: 'amqp10',
+      destAddress: '/queues/b',
+      destApplicationProperties: { origin: 'shovel' },
+      destMessageAnnotations: { 'x-opt-origin': 'shovel' },
+      ...ref,
+    },
+  },
+  {
+    name: 'the federation example',
+    kind: 'Federation',
+    spec: {
+      name: 'origin',
+      vhost: 'downstream',
+      uriSecret: { name: 'federation-uri' },
+      ackMode: 'on-confirm',
+      deletionPolicy: 'retain',
+      ...ref,
+    },
+    update: set('prefetch-count', 500),
+  },
 ];
 
 const long = (length: number) => 'x'.repeat(length);
@@ -931,5 +974,51 @@ export const invalidCases: InvalidCase[] = [
     spec: { name: 'shop', ...ref },
     update: set('name', 'store'),
     expect: 'name is immutable',
+  },
+  // Shovel
+  {
+    name: 'an AMQP 1.0 shovel source without an address',
+    kind: 'Shovel',
+    spec: { name: 's', uriSecret: { name: 'u' }, srcProtocol: 'amqp10', destQueue: 'b', ...ref },
+    expect: 'srcAddress is required when srcProtocol is amqp10',
+  },
+  {
+    name: 'a shovel consuming from a queue and an exchange',
+    kind: 'Shovel',
+    spec: { name: 's', uriSecret: { name: 'u' }, srcQueue: 'a', srcExchange: 'x', ...ref },
+    expect: 'set exactly one of srcQueue and srcExchange',
+  },
+  {
+    name: 'a shovel without its uriSecret',
+    kind: 'Shovel',
+    spec: { name: 's', srcQueue: 'a', ...ref },
+    expect: 'spec.uriSecret: Required value',
+  },
+  {
+    name: 'a shovel deleting itself after a while',
+    kind: 'Shovel',
+    spec: { name: 's', uriSecret: { name: 'u' }, srcQueue: 'a', srcDeleteAfter: '5m', ...ref },
+    expect: 'spec.srcDeleteAfter',
+  },
+  {
+    name: 'renaming a shovel',
+    kind: 'Shovel',
+    spec: { name: 's', uriSecret: { name: 'u' }, srcQueue: 'a', ...ref },
+    update: set('name', 't'),
+    expect: 'name is immutable',
+  },
+  // Federation
+  {
+    name: 'a federation with an unknown ack mode',
+    kind: 'Federation',
+    spec: { name: 'f', uriSecret: { name: 'u' }, ackMode: 'on-commit', ...ref },
+    expect: 'Unsupported value: "on-commit"',
+  },
+  {
+    name: 'moving a federation upstream to another vhost',
+    kind: 'Federation',
+    spec: { name: 'f', uriSecret: { name: 'u' }, ...ref },
+    update: set('vhost', 'other'),
+    expect: 'vhost is immutable',
   },
 ];

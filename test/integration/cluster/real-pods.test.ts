@@ -39,7 +39,8 @@ function sampleTopology(cluster: string, namespace: string): string {
     .filter((d) => d.kind !== 'RabbitmqCluster');
   for (const doc of docs) {
     doc.metadata.namespace = namespace;
-    doc.spec.rabbitmqClusterReference = { name: cluster };
+    // The Secrets beside the samples (a Shovel's URIs) have no spec.
+    if (doc.kind !== 'Secret') doc.spec.rabbitmqClusterReference = { name: cluster };
   }
   return docs.map((d) => stringify(d)).join('---\n');
 }

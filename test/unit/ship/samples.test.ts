@@ -31,7 +31,11 @@ describe('config/samples', () => {
   });
 
   it('matches the schemas of src/api', async () => {
-    for (const { file, object } of await sampleObjects()) {
+    // Secrets a sample needs (a Shovel's URIs) sit beside it; only Warren's kinds are checked here.
+    const warren = (await sampleObjects()).filter(
+      ({ object }) => object.apiVersion === 'warren.dev/v1alpha1',
+    );
+    for (const { file, object } of warren) {
       const result = parseResource(resourceFor(object.kind), object);
       assert.ok(result.success, `${file}: ${result.success ? '' : result.message}`);
     }
