@@ -52,6 +52,9 @@ export async function globalSetup(): Promise<void> {
     RABBITMQ_USERNAME: env.broker.username,
     RABBITMQ_PASSWORD: env.broker.password,
     WARREN_TESTENV_DIR: dir,
+    // kubectl keeps what it discovered of an API server for hours, by host and port; test API servers reuse
+    // ports, so a cache shared across runs answers with another server's resources ("no resource type warren").
+    KUBECACHEDIR: join(dir, 'kubectl-cache'),
     PATH: [join(env.controlPlane.kubectl, '..'), process.env.PATH].join(delimiter),
   });
   if (unavailable) {

@@ -9,6 +9,7 @@ import amqp from 'amqplib';
 import { parseAllDocuments, stringify } from 'yaml';
 import { after, before, describe, it } from 'node:test';
 import { rabbitmqClusterResource } from '../../../src/api/index.ts';
+import { kinds } from '../../../src/api/kinds.ts';
 import { KubeClient, type Condition } from '../../../src/runtime/index.ts';
 import { helm, installOnNode } from '../ship/helm.ts';
 import { apiServer, createNamespace, eventually, testNode } from '../../env/shared.ts';
@@ -26,8 +27,9 @@ import {
 const node = testNode();
 
 // Qualified: the core API has a `bindings` resource of its own, which cannot be listed.
-const topologyPlurals = ['vhosts', 'users', 'permissions', 'exchanges', 'queues', 'bindings', 'policies']
-  .map((plural) => `${plural}.warren.dev`)
+const topologyPlurals = kinds
+  .filter((kind) => kind.kind !== 'RabbitmqCluster')
+  .map((kind) => `${kind.plural}.${kind.group}`)
   .join(',');
 
 const samplesDir = join(import.meta.dirname, '../../../config/samples');
@@ -45,6 +47,16 @@ function sampleTopology(cluster: string, namespace: string): string {
   return docs.map((d) => stringify(d)).join('---\n');
 }
 
+/** The sample RabbitmqCluster of config/samples. */
+function sampleCluster(): { spec: { rabbitmq: Record<string, unknown> } } {
+  const docs = parseAllDocuments(kubectl(['kustomize', samplesDir])).map(
+    (d) => d.toJS() as { kind: string; spec: { rabbitmq: Record<string, unknown> } },
+  );
+  const cluster = docs.find((d) => d.kind === 'RabbitmqCluster');
+  assert.ok(cluster, 'config/samples holds a RabbitmqCluster');
+  return cluster;
+}
+
 /** Small enough that three brokers fit the 2-core test node beside everything else. */
 const smallBroker = {
   requests: { cpu: '100m', memory: '256Mi' },
@@ -58,12 +70,18 @@ describe('A RabbitmqCluster on real pods', { skip: node.skip }, () => {
 
   const runningNodes = (pod: string): string[] => nodesSeenBy(namespace, pod);
 
-  const create = (name: string, replicas: number) =>
+  const create = (name: string, replicas: number, extra: Record<string, unknown> = {}) =>
     client.create(rabbitmqClusterResource, {
       apiVersion: 'warren.dev/v1alpha1',
       kind: 'RabbitmqCluster',
       metadata: { name, namespace },
-      spec: { replicas, image: node.rabbitmqImage, resources: smallBroker, persistence: { storage: '1Gi' } },
+      spec: {
+        replicas,
+        image: node.rabbitmqImage,
+        resources: smallBroker,
+        persistence: { storage: '1Gi' },
+        ...extra,
+      },
     });
 
   const available = (name: string) => availableAfter(client, namespace, name);
@@ -90,7 +108,8 @@ describe('A RabbitmqCluster on real pods', { skip: node.skip }, () => {
   });
 
   it('forms one cluster of three running brokers', async () => {
-    await create('trio', 3);
+    // The plugins the sample cluster enables, so that every sample kind (shovels, federation) runs on it.
+    await create('trio', 3, { rabbitmq: sampleCluster().spec.rabbitmq });
     const seconds = await available('trio');
     process.stderr.write(`three-replica cluster: apply to ClusterAvailable in ${seconds.toFixed(1)}s\n`);
     const nodes = runningNodes('trio-server-0');

@@ -1,8 +1,10 @@
 // A restarted operator reads each broker in bulk and writes nothing when nothing changed: one object of every
 // topology kind is converged, the operator is replaced by a new one with empty caches, and every object is
 // reconciled again without a single PUT, POST or DELETE reaching the broker.
+import { execFileSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { ensureBinaries } from '../../env/binaries.ts';
 import { kinds } from '../../../src/api/kinds.ts';
 import { managementRequestCounts, requestCountsSince } from '../../../src/rabbitmq/metrics.ts';
 import {
@@ -93,6 +95,16 @@ describe('Resync after a restart', () => {
   it('covers every topology kind the operator serves', () => {
     const served = kinds.filter((k) => k.kind !== 'RabbitmqCluster').map((k) => k.kind);
     assert.deepEqual(new Set(objects.map(([kind]) => kind)), new Set(served));
+  });
+
+  it('lists every object with kubectl get warren', () => {
+    const listed = execFileSync(
+      ensureBinaries().kubectl,
+      ['--kubeconfig', testEnv().kubeconfigPath, 'get', 'warren', '-n', ns, '-o', 'name'],
+      { encoding: 'utf8' },
+    );
+    const expected = objects.map(([kind, name]) => `${kind.toLowerCase()}.warren.dev/${name}`);
+    assert.deepEqual(listed.trim().split('\n').sort(), expected.sort());
   });
 
   it('reconciles every object again and writes nothing to the broker', async () => {
