@@ -1,11 +1,13 @@
 // The operator in-process for topology tests: a Manager with the topology controllers against the test
 // control plane, plus small helpers to apply objects, wait for Ready, and look at the broker directly.
 // Every log line, Event, status and metric the operator produced is kept so a test can scan them for secrets.
+import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { kinds } from '../../../src/api/kinds.ts';
 import { Manager } from '../../../src/runtime/manager.ts';
+import { managementRequestCounts, requestCountsSince } from '../../../src/rabbitmq/metrics.ts';
 import { createLogger } from '../../../src/runtime/logger.ts';
 import { consistentSettingsSchema } from '../../../src/settings.ts';
 import { registerTopologyControllers, type TopologyControllers } from '../../../src/topology/controllers.ts';
@@ -231,3 +233,16 @@ export function broker(target: { managementUrl: string; username: string; passwo
 export const enc = encodeURIComponent;
 
 export { sleep };
+
+/**
+ * Waits two refresh intervals (2 s in these tests) and asserts that no PUT, POST or DELETE reached any broker
+ * meanwhile, though the broker was read: the proof that an unchanged object costs no write.
+ */
+export async function assertNoBrokerWrites(ms = 5000): Promise<void> {
+  const before = managementRequestCounts();
+  await sleep(ms);
+  const during = requestCountsSince(before);
+  const writes = { PUT: during.PUT ?? 0, POST: during.POST ?? 0, DELETE: during.DELETE ?? 0 };
+  assert.deepEqual(writes, { PUT: 0, POST: 0, DELETE: 0 }, `requests meanwhile: ${JSON.stringify(during)}`);
+  assert.ok((during.GET ?? 0) > 0, 'the broker was read meanwhile');
+}
